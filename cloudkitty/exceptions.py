@@ -47,3 +47,7 @@ class ScriptError(BackendError):
         super().__init__(f"pyscripts script '{script_name}' failed: {reason}")
         self.script_name = script_name
         self.reason = reason
+
+
+class Forbidden(CloudkittyError):
+    """Policy does not allow the caller to do this (HTTP 403)."""

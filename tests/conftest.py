@@ -116,3 +116,34 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path}/unit.sqlite"
     migrate.upgrade(url)
     return url
+
+
+def make_conf(db_url: str, **groups: dict[str, object]):  # type: ignore[no-untyped-def]
+    """A fresh, fully registered ConfigOpts for tests (noauth by default).
+
+    ``groups`` maps a group name (``DEFAULT`` for the default group) to
+    option overrides.
+    """
+    from oslo_config import cfg
+
+    from cloudkitty import conf as ck_conf
+
+    conf = cfg.ConfigOpts()
+    ck_conf.register_all(conf)
+    conf([], project="cloudkitty", default_config_files=[])
+    conf.set_override("auth_strategy", "noauth")
+    conf.set_override("connection", db_url, group="database")
+    for group, values in groups.items():
+        for name, value in values.items():
+            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
+    return conf
+
+
+@pytest.fixture
+def api_app(sqlite_url: str):  # type: ignore[no-untyped-def]
+    """A WebTest client on the full paste pipeline (noauth, SQLite file)."""
+    import webtest
+
+    from cloudkitty.api import app
+
+    return webtest.TestApp(app.load_app(make_conf(sqlite_url)))
