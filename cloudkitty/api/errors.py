@@ -44,15 +44,10 @@ def status_of(error: BaseException) -> int:
 
 
 class _Fault(wsme.exc.ClientSideError):
-    """A WSME fault carrying any status (WSME reads ``code``)."""
+    """A WSME client fault carrying its status (WSME reads ``code``)."""
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message, status_code=status)
-        self._status = status
-
-    @property
-    def code(self) -> int:  # type: ignore[override]
-        return self._status
 
 
 class _ServerFault(Exception):

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pecan
+import webob
 import wsme
 from pecan import rest
 from wsme import types as wtypes
@@ -44,8 +45,8 @@ class ModulesController(rest.RestController):
         _authorize("rating:list_modules")
         return CloudkittyModuleCollection(modules=[CloudkittyModule(**m) for m in list_modules()])
 
-    @v1_expose(CloudkittyModule, wtypes.text, wtypes.text)
-    def get_one(self, module_id: str, module_id_query: str | None = None) -> CloudkittyModule:
+    @v1_expose(CloudkittyModule, wtypes.text)
+    def get_one(self, module_id: str) -> CloudkittyModule:
         _authorize("rating:get_module")
         return CloudkittyModule(**get_module(module_id))
 
@@ -100,9 +101,10 @@ class QuoteController(rest.RestController):
             return faults.fault(400, str(error))
         except exceptions.CloudkittyError as error:
             return faults.fault(500, str(error))
-        pecan.response.content_type = "application/json"
         # A JSON number written from the Decimal's text: no float on the way.
-        return format(total, "f")
+        response = webob.Response(status=200, content_type="application/json", charset="UTF-8")
+        response.text = format(total, "f")
+        return response
 
 
 class RatingController(rest.RestController):
