@@ -1,0 +1,68 @@
+"""Options of the [orchestrator] group: processing workers and their locks."""
+
+import os
+
+from oslo_config import cfg
+
+GROUP = "orchestrator"
+
+_CPUS = os.cpu_count() or 1
+
+opts = [
+    cfg.StrOpt(
+        "coordination_url",
+        default="file:///var/lib/cloudkitty/locks",
+        secret=True,
+        help="tooz URL of the per-scope locks. file:// works on one host only; use "
+        "redis:// (or another tooz backend) when processors run on several hosts.",
+    ),
+    cfg.IntOpt(
+        "max_workers",
+        default=_CPUS,
+        sample_default="<number of CPUs>",
+        min=0,
+        help="Processing workers started by cloudkitty-processor (0 disables processing).",
+    ),
+    cfg.IntOpt(
+        "max_workers_reprocessing",
+        default=_CPUS,
+        sample_default="<number of CPUs>",
+        min=0,
+        help="Reprocessing workers started by cloudkitty-processor (0 disables them).",
+    ),
+    cfg.IntOpt(
+        "max_threads",
+        default=16,
+        min=1,
+        deprecated_opts=[cfg.DeprecatedOpt("max_greenthreads", group="orchestrator")],
+        help="Threads a worker uses to query the source for several metrics at once.",
+    ),
+    cfg.StrOpt(
+        "skip_datapoints_expression",
+        default="False",
+        help="Expression evaluated for every rated point before storage; true drops "
+        "the point. Variables: datapoint (dict with vol, rating, groupby, metadata). "
+        "Only comparisons, boolean operators, literals, subscripts and dict .get() "
+        "are allowed (it is parsed, never eval'ed).",
+    ),
+    cfg.IntOpt(
+        "collector_request_timeout",
+        default=300,
+        min=30,
+        help="Seconds a worker waits for all metrics of one period to be collected.",
+    ),
+    cfg.IntOpt(
+        "scope_batch_size",
+        default=200,
+        min=1,
+        help="Scopes due for the same period that are collected with one query per "
+        "metric (each still locked, rated and committed on its own).",
+    ),
+    cfg.IntOpt(
+        "retry_backoff_max",
+        default=3600,
+        min=1,
+        help="Longest wait, in seconds, before retrying a scope whose last period failed "
+        "(the wait doubles from one period-independent minute up to this).",
+    ),
+]
