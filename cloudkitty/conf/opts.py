@@ -13,6 +13,12 @@ _MODULES: Sequence[str] = (
     "api",
     "database",
     "pyscripts",
+    "collect",
+    "collector_prometheus",
+    "collector_file",
+    "fetcher",
+    "fetcher_prometheus",
+    "fetcher_source",
 )
 
 

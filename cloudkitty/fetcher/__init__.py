@@ -1,0 +1,1 @@
+"""Step 1 of the flow: fetchers list the scopes to rate."""
