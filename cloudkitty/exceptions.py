@@ -51,3 +51,25 @@ class ScriptError(BackendError):
 
 class Forbidden(CloudkittyError):
     """Policy does not allow the caller to do this (HTTP 403)."""
+
+
+class SourceError(BackendError):
+    """A usage source (Prometheus, Gnocchi, Keystone, files) failed.
+
+    The period being collected must be retried, not skipped. ``cause`` keeps
+    the underlying exception (also chained as ``__cause__``).
+    """
+
+    def __init__(self, message: str, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
+
+
+class SourceUnreachable(SourceError):
+    """The source could not be reached (connection refused, DNS, timeout)."""
+
+
+class BadSourceAnswer(SourceError):
+    """The source answered, but with an error or something we cannot read."""

@@ -31,25 +31,10 @@ NAMESPACE = "cloudkitty.collector.backends"
 MetricDefinition = metrics_mod.MetricDefinition
 
 
-class CollectError(exceptions.BackendError):
-    """Collecting a period failed; the period must be retried, not skipped.
-
-    ``cause`` keeps the underlying exception (also chained as ``__cause__``).
-    """
-
-    def __init__(self, message: str, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        self.cause = cause
-        if cause is not None:
-            self.__cause__ = cause
-
-
-class SourceUnreachable(CollectError):
-    """The source could not be reached (connection refused, DNS, timeout)."""
-
-
-class BadSourceAnswer(CollectError):
-    """The source answered, but with an error or something we cannot read."""
+# Source failures are domain errors shared with fetchers; collectors raise them.
+CollectError = exceptions.SourceError
+SourceUnreachable = exceptions.SourceUnreachable
+BadSourceAnswer = exceptions.BadSourceAnswer
 
 
 class InvalidQuantity(CollectError):

@@ -24,9 +24,10 @@ from typing import Any, ClassVar
 from oslo_config import cfg
 
 from cloudkitty import exceptions
-from cloudkitty.collector import base, prometheus_api
+from cloudkitty.collector import base
 from cloudkitty.collector.metrics import ExtraArg, InvalidKey, MetricDefinition
 from cloudkitty.conf import collector_prometheus
+from cloudkitty.utils import prometheus_api
 
 LOG = logging.getLogger(__name__)
 

@@ -13,5 +13,7 @@ opts = [
         min=1,
         help="Number of request threads of the built-in cloudkitty-api server.",
     ),
-    cfg.BoolOpt("pecan_debug", default=False, help="Enable Pecan's debug mode (never in production)."),
+    cfg.BoolOpt(
+        "pecan_debug", default=False, help="Enable Pecan's debug mode (never in production)."
+    ),
 ]

@@ -14,10 +14,9 @@ from oslo_config import cfg
 
 from cloudkitty import exceptions
 from cloudkitty.collector import base as collector_base
-from cloudkitty.collector import prometheus_api
 from cloudkitty.conf import fetcher_prometheus
 from cloudkitty.fetcher import base
-from cloudkitty.utils import tz
+from cloudkitty.utils import prometheus_api, tz
 
 
 class PrometheusFetcher(base.Fetcher):

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from cloudkitty.collector.base import BadSourceAnswer, SourceUnreachable
+from cloudkitty.exceptions import BadSourceAnswer, SourceUnreachable
 from cloudkitty.utils import tz
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")

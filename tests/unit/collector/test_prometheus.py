@@ -11,9 +11,10 @@ import requests
 from oslo_config import cfg
 
 from cloudkitty import exceptions
-from cloudkitty.collector import base, metrics, prometheus_api
+from cloudkitty.collector import base, metrics
 from cloudkitty.collector.prometheus import PrometheusCollector, build_query, chunk_scopes
 from cloudkitty.conf import collector_prometheus as conf_module
+from cloudkitty.utils import prometheus_api
 from tests.unit.collector.fakes import FakeResponse, FakeSession, vector
 
 UTC = datetime.timezone.utc
