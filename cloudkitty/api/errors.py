@@ -87,7 +87,12 @@ def v1_expose(*signature: Any, **options: Any) -> Callable[[Callable[..., Any]],
         # WSME reads the argument spec from the original; Pecan from __signature__.
         wrapper._wsme_original_func = func  # type: ignore[attr-defined]
         wrapper.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
-        return wsexpose(*signature, **options)(wrapper)
+        exposed = wsexpose(*signature, **options)(wrapper)
+        # functools.wraps copied that __signature__ onto WSME's own
+        # (self, *args, **kwargs) entry point too; a RestController reading it
+        # counts defaulted query parameters as path segments and 404s.
+        exposed.__dict__.pop("__signature__", None)
+        return exposed
 
     return decorate
 

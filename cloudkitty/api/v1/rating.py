@@ -75,7 +75,8 @@ class ModuleConfigController:
         controller = classes[module_name].config_controller()
         if controller is None:
             return faults.ErrorController(409, "Module is not configurable"), ()
-        return controller, remainder
+        # A list: Pecan compares the remainder with [""] (trailing slash).
+        return controller, list(remainder)
 
 
 class ReloadModulesController(rest.RestController):

@@ -1,0 +1,474 @@
+"""Hashmap mappings: time-versioned flat/rate costs on a service or a field value.
+
+A mapping is in force on ``[start, end)``. Once started it is immutable
+except for setting its ``end`` (history must keep pricing what was already
+rated); deletion is soft (``deleted``/``deleted_by``) so the history stays
+readable by id. Each mutation is one transaction, all checks before writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from collections.abc import Mapping as MappingType
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from cloudkitty import exceptions
+from cloudkitty.db.engine import Database
+from cloudkitty.rating.hashmap import repository as base
+from cloudkitty.utils import tz
+
+M = base.MAPPINGS
+S = base.SERVICES.alias("svc")
+F = base.FIELDS.alias("fld")
+G = base.GROUPS.alias("grp")
+
+#: attributes a PUT may carry that name the rule rather than describe it
+_IDENTITY = ("service_id", "field_id")
+#: attributes compared when a running rule is updated (everything but ``end``)
+_COMPARED = ("value", "map_type", "cost", "group_id", "tenant_id", "start", "name", "description")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Mapping:
+    mapping_id: str
+    value: str | None
+    map_type: str
+    cost: Decimal
+    service_id: str | None
+    field_id: str | None
+    group_id: str | None
+    tenant_id: str | None
+    created_at: datetime.datetime
+    start: datetime.datetime
+    end: datetime.datetime | None
+    name: str
+    description: str | None
+    deleted: datetime.datetime | None
+    created_by: str
+    updated_by: str | None
+    deleted_by: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MappingFilter:
+    """``GET /mappings`` filters; None means "not filtered on"."""
+
+    service_id: str | None = None
+    field_id: str | None = None
+    group_id: str | None = None
+    no_group: bool = False
+    tenant_id: str | None = None
+    filter_tenant: bool = False
+    deleted: bool = False
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+    deleted_by: str | None = None
+    description: str | None = None
+    is_active: bool | None = None
+
+
+def _query() -> sa.Select[Any]:
+    return (
+        sa.select(
+            M.c.id,
+            M.c.mapping_id,
+            M.c.value,
+            M.c.map_type,
+            M.c.cost,
+            S.c.service_id,
+            F.c.field_id,
+            G.c.group_id,
+            M.c.tenant_id,
+            M.c.created_at,
+            M.c.start,
+            M.c.end,
+            M.c.name,
+            M.c.description,
+            M.c.deleted,
+            M.c.created_by,
+            M.c.updated_by,
+            M.c.deleted_by,
+            M.c.service_id.label("service_pk"),
+            M.c.field_id.label("field_pk"),
+            M.c.group_id.label("group_pk"),
+        )
+        .select_from(
+            M.outerjoin(S, M.c.service_id == S.c.id)
+            .outerjoin(F, M.c.field_id == F.c.id)
+            .outerjoin(G, M.c.group_id == G.c.id)
+        )
+        .order_by(M.c.id)
+    )
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Mapping))
+
+
+def _to_mapping(row: Row[Any]) -> Mapping:
+    data = row._mapping
+    return Mapping(**{name: data[name] for name in _FIELDS})
+
+
+def _row(conn: Connection, mapping_id: str, *, alive: bool) -> Row[Any]:
+    query = _query().where(M.c.mapping_id == mapping_id)
+    if alive:
+        query = query.where(M.c.deleted.is_(None))
+    row = conn.execute(query).first()
+    if row is None:
+        raise exceptions.NotFound(f"No such mapping: {mapping_id}")
+    return row
+
+
+def _active_at(at: datetime.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(M.c.start <= at, sa.or_(M.c.end.is_(None), M.c.end > at), M.c.deleted.is_(None))
+
+
+def list_mappings(
+    db: Database, flt: MappingFilter, now: datetime.datetime | None = None
+) -> list[Mapping]:
+    """Mappings matching ``flt``; unknown parents or groups give an empty list."""
+    query = _query()
+    # The service filter wins over the field one, as the v1 API always did.
+    if flt.service_id:
+        query = query.where(S.c.service_id == flt.service_id)
+    elif flt.field_id:
+        query = query.where(F.c.field_id == flt.field_id)
+    if flt.group_id:
+        query = query.where(G.c.group_id == flt.group_id)
+    elif flt.no_group:
+        query = query.where(M.c.group_id.is_(None))
+    if flt.filter_tenant:
+        query = query.where(
+            M.c.tenant_id == flt.tenant_id if flt.tenant_id else M.c.tenant_id.is_(None)
+        )
+    if not flt.deleted:
+        query = query.where(M.c.deleted.is_(None))
+    if flt.start is not None:
+        query = query.where(M.c.start >= flt.start)
+    if flt.end is not None:
+        query = query.where(M.c.end < flt.end)
+    for attribute in ("created_by", "updated_by", "deleted_by"):
+        value = getattr(flt, attribute)
+        if value is not None:
+            query = query.where(M.c[attribute] == value)
+    if flt.description is not None:
+        query = query.where(M.c.description.ilike(f"%{_escape_like(flt.description)}%", escape="/"))
+    if flt.is_active is not None:
+        active = _active_at(now or tz.utcnow())
+        query = query.where(active if flt.is_active else sa.not_(active))
+    with db.connect() as conn:
+        return [_to_mapping(row) for row in conn.execute(query)]
+
+
+def _escape_like(text: str) -> str:
+    # "/" rather than a backslash: MySQL treats backslashes in literals itself.
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def get_mapping(db: Database, mapping_id: str) -> Mapping:
+    """One mapping, soft-deleted ones included (history stays readable)."""
+    with db.connect() as conn:
+        return _to_mapping(_row(conn, mapping_id, alive=False))
+
+
+def get_mapping_group(db: Database, mapping_id: str) -> base.Group:
+    with db.connect() as conn:
+        row = _row(conn, mapping_id, alive=False)
+        if row.group_pk is None:
+            raise exceptions.NotFound(f"Mapping has no group (UUID: {mapping_id})")
+        return base.group_by_pk(conn, row.group_pk)
+
+
+def list_group_mappings(db: Database, group_id: str) -> list[Mapping]:
+    """The live mappings of a group; 404 for an unknown group."""
+    with db.connect() as conn:
+        pk = base.get_group_pk(conn, group_id)
+        query = _query().where(M.c.group_id == pk, M.c.deleted.is_(None))
+        return [_to_mapping(row) for row in conn.execute(query)]
+
+
+# --- checks ----------------------------------------------------------------------------
+
+
+def _check_dates(
+    start: datetime.datetime, end: datetime.datetime | None, now: datetime.datetime, force: bool
+) -> None:
+    if not force and start < now:
+        raise exceptions.InvalidInput(
+            "Cannot create a rule with start in the past. "
+            f"start=[{base.fmt_time(start)}] current time=[{base.fmt_time(now)}]."
+        )
+    if end is not None and end < start:
+        raise exceptions.InvalidInput(
+            "Cannot create a rule with start after end. "
+            f"start=[{base.fmt_time(start)}] end=[{base.fmt_time(end)}]."
+        )
+
+
+def _check_texts(
+    value: str | None, name: str | None, tenant_id: str | None, description: str | None
+) -> None:
+    base.check_length("value", value, M.c.value)
+    base.check_length("name", name, M.c.name)
+    base.check_length("tenant_id", tenant_id, M.c.tenant_id)
+    base.check_length("description", description, M.c.description)
+
+
+def _check_value(parents: base.Parents, value: str | None) -> str | None:
+    if parents.service_pk is not None:
+        if value:
+            raise exceptions.InvalidInput("You can't specify a value and a service_id.")
+        # A service mapping has no value; store NULL whether "" or null came in.
+        return None
+    if not value:
+        raise exceptions.InvalidInput("You must specify a value for a field mapping.")
+    return value
+
+
+def _check_duplicates(
+    conn: Connection,
+    parents: base.Parents,
+    *,
+    value: str | None,
+    tenant_id: str | None,
+    name: str,
+    start: datetime.datetime,
+    end: datetime.datetime | None,
+    exclude_pk: int | None = None,
+) -> None:
+    """409 when a live mapping has this name, or the same key and an
+    overlapping validity period.
+
+    Periods are half-open ``[start, end)`` as the rating reads them, so a
+    rule may start exactly when its predecessor ends. Values, names and
+    tenants are compared in Python: MySQL compares text without case.
+    """
+    parent = (
+        M.c.service_id == parents.service_pk
+        if parents.service_pk is not None
+        else M.c.field_id == parents.field_pk
+    )
+    overlap = sa.or_(M.c.end.is_(None), M.c.end > start)
+    if end is not None:
+        overlap = sa.and_(overlap, M.c.start < end)
+    same_key = sa.and_(
+        M.c.deleted.is_(None),
+        parent,
+        M.c.group_id.is_(None) if parents.group_pk is None else M.c.group_id == parents.group_pk,
+        overlap,
+    )
+    keyed = conn.execute(sa.select(M.c.id, M.c.value, M.c.tenant_id).where(same_key))
+    clash = any(r.id != exclude_pk and r.value == value and r.tenant_id == tenant_id for r in keyed)
+    if not clash:
+        named = conn.execute(
+            sa.select(M.c.id, M.c.name).where(M.c.deleted.is_(None), M.c.name == name)
+        )
+        clash = any(r.id != exclude_pk and r.name == name for r in named)
+    if clash:
+        raise exceptions.Conflict(
+            f"Mapping '{value}' already exists for {parents.kind} "
+            f"'{parents.parent_id}', tenant: '{tenant_id}'"
+        )
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def create_mapping(
+    db: Database,
+    *,
+    cost: Decimal | None,
+    user: str,
+    map_type: str | None = None,
+    service_id: str | None = None,
+    field_id: str | None = None,
+    group_id: str | None = None,
+    tenant_id: str | None = None,
+    value: str | None = None,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    force: bool = False,
+    now: datetime.datetime | None = None,
+) -> Mapping:
+    """Create a mapping after every check of the v1 contract (in its order)."""
+    now = now or tz.utcnow()
+    cost = base.check_amount("cost", cost)
+    map_type = base.check_map_type(map_type)
+    start = now if start is None else tz.as_utc(start)
+    end = None if end is None else tz.as_utc(end)
+    _check_dates(start, end, now, force)
+    name = name or uuid.uuid4().hex
+    _check_texts(value, name, tenant_id, description)
+    with base.transaction(db) as conn:
+        parents = base.resolve_parents(conn, service_id, field_id, group_id)
+        value = _check_value(parents, value)
+        _check_duplicates(
+            conn, parents, value=value, tenant_id=tenant_id, name=name, start=start, end=end
+        )
+        mapping_id = base.new_uuid()
+        conn.execute(
+            M.insert().values(
+                mapping_id=mapping_id,
+                value=value,
+                cost=cost,
+                map_type=map_type,
+                service_id=parents.service_pk,
+                field_id=parents.field_pk,
+                group_id=parents.group_pk,
+                tenant_id=tenant_id,
+                name=name,
+                created_at=now,
+                start=start,
+                end=end,
+                description=description,
+                created_by=user,
+            )
+        )
+        return _to_mapping(_row(conn, mapping_id, alive=True))
+
+
+def delete_mapping(
+    db: Database, mapping_id: str, user: str, now: datetime.datetime | None = None
+) -> None:
+    """Soft delete: the mapping stops applying but stays readable by id."""
+    with base.transaction(db) as conn:
+        row = _row(conn, mapping_id, alive=True)
+        conn.execute(
+            M.update().where(M.c.id == row.id).values(deleted=now or tz.utcnow(), deleted_by=user)
+        )
+
+
+def update_mapping(
+    db: Database,
+    mapping_id: str,
+    changes: MappingType[str, Any],
+    user: str,
+    now: datetime.datetime | None = None,
+) -> Mapping:
+    """Apply the attributes present in a PUT body (``changes``, wire names
+    with ``map_type`` for ``type``; read-only attributes already removed).
+
+    A running rule only accepts a new ``end``; a rule that has not started
+    yet accepts everything but its parent. Re-sending the stored state is a
+    no-op that succeeds: the client's HTTP stack repeats a PUT answered 302.
+    """
+    now = now or tz.utcnow()
+    with base.transaction(db) as conn:
+        row = _row(conn, mapping_id, alive=True)
+        current = _to_mapping(row)
+        for attribute in _IDENTITY:
+            wanted = changes.get(attribute)
+            if wanted and wanted != getattr(current, attribute):
+                raise exceptions.InvalidInput(
+                    f"The {attribute} of a mapping cannot be changed; "
+                    "delete it and create a new one."
+                )
+        if current.start < now:
+            values = _running_update(current, changes, now)
+        else:
+            values = _pending_update(conn, row, current, changes, now)
+        if values is not None:
+            values["updated_by"] = user
+            conn.execute(M.update().where(M.c.id == row.id).values(**values))
+        return _to_mapping(_row(conn, mapping_id, alive=True))
+
+
+def _differs(current: Mapping, changes: MappingType[str, Any], attribute: str) -> bool:
+    wanted = changes.get(attribute)
+    return bool(wanted) and not base.same(wanted, getattr(current, attribute))
+
+
+def _running_update(
+    current: Mapping, changes: MappingType[str, Any], now: datetime.datetime
+) -> dict[str, Any] | None:
+    """The values to write on a started rule (None: nothing changes)."""
+    end_changes = "end" in changes and not base.same(changes["end"], current.end)
+    others = [a for a in _COMPARED if _differs(current, changes, a)]
+    if current.end is not None and (end_changes or others):
+        raise exceptions.InvalidInput(
+            "Cannot update a rule that was already processed and has a defined end date."
+        )
+    if others:
+        raise exceptions.InvalidInput(
+            "You are allowed to update only the attribute [end] as this rule is "
+            f"already running as it started on [{base.fmt_time(current.start)}]"
+        )
+    if not end_changes:
+        return None
+    end = changes["end"]
+    if end is not None and tz.as_utc(end) < now:
+        raise exceptions.InvalidInput(
+            "End date must be in the future. "
+            f"end=[{base.fmt_time(end)}] current time=[{base.fmt_time(now)}]."
+        )
+    return {"end": end}
+
+
+def _pending_update(
+    conn: Connection,
+    row: Row[Any],
+    current: Mapping,
+    changes: MappingType[str, Any],
+    now: datetime.datetime,
+) -> dict[str, Any]:
+    """The values to write on a rule that has not started yet."""
+
+    def pick(attribute: str, keep_on_none: bool) -> Any:
+        if attribute not in changes or (keep_on_none and changes[attribute] is None):
+            return getattr(current, attribute)
+        return changes[attribute]
+
+    cost = base.check_amount("cost", pick("cost", True))
+    map_type = base.check_map_type(pick("map_type", True))
+    start = tz.as_utc(pick("start", True))
+    end = pick("end", False)
+    end = None if end is None else tz.as_utc(end)
+    name = pick("name", True) or current.name
+    tenant_id = pick("tenant_id", False)
+    description = pick("description", False)
+    value = pick("value", True)
+    _check_dates(start, end, now, force=False)
+    _check_texts(value, name, tenant_id, description)
+    group_pk, group_uuid = (row.group_pk, current.group_id)
+    if "group_id" in changes and not base.same(changes["group_id"], current.group_id):
+        group_pk, group_uuid = base.resolve_group(conn, changes["group_id"])
+    parents = base.Parents(
+        service_pk=row.service_pk,
+        field_pk=row.field_pk,
+        group_pk=group_pk,
+        service_id=current.service_id,
+        field_id=current.field_id,
+        group_id=group_uuid,
+    )
+    value = _check_value(parents, value)
+    _check_duplicates(
+        conn,
+        parents,
+        value=value,
+        tenant_id=tenant_id,
+        name=name,
+        start=start,
+        end=end,
+        exclude_pk=row.id,
+    )
+    return {
+        "cost": cost,
+        "map_type": map_type,
+        "start": start,
+        "end": end,
+        "name": name,
+        "tenant_id": tenant_id,
+        "description": description,
+        "value": value,
+        "group_id": group_pk,
+    }
