@@ -19,6 +19,9 @@ _MODULES: Sequence[str] = (
     "fetcher",
     "fetcher_prometheus",
     "fetcher_source",
+    "collector_gnocchi",
+    "fetcher_gnocchi",
+    "fetcher_keystone",
 )
 
 
