@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
-from collections.abc import Mapping as MappingType
 from decimal import Decimal
 from typing import Any
 
@@ -27,11 +26,6 @@ M = base.MAPPINGS
 S = base.SERVICES.alias("svc")
 F = base.FIELDS.alias("fld")
 G = base.GROUPS.alias("grp")
-
-#: attributes a PUT may carry that name the rule rather than describe it
-_IDENTITY = ("service_id", "field_id")
-#: attributes compared when a running rule is updated (everything but ``end``)
-_COMPARED = ("value", "map_type", "cost", "group_id", "tenant_id", "start", "name", "description")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -112,12 +106,12 @@ def _query() -> sa.Select[Any]:
 _FIELDS = tuple(f.name for f in dataclasses.fields(Mapping))
 
 
-def _to_mapping(row: Row[Any]) -> Mapping:
+def to_mapping(row: Row[Any]) -> Mapping:
     data = row._mapping
     return Mapping(**{name: data[name] for name in _FIELDS})
 
 
-def _row(conn: Connection, mapping_id: str, *, alive: bool) -> Row[Any]:
+def fetch_row(conn: Connection, mapping_id: str, *, alive: bool) -> Row[Any]:
     query = _query().where(M.c.mapping_id == mapping_id)
     if alive:
         query = query.where(M.c.deleted.is_(None))
@@ -165,7 +159,7 @@ def list_mappings(
         active = _active_at(now or tz.utcnow())
         query = query.where(active if flt.is_active else sa.not_(active))
     with db.connect() as conn:
-        return [_to_mapping(row) for row in conn.execute(query)]
+        return [to_mapping(row) for row in conn.execute(query)]
 
 
 def _escape_like(text: str) -> str:
@@ -176,12 +170,12 @@ def _escape_like(text: str) -> str:
 def get_mapping(db: Database, mapping_id: str) -> Mapping:
     """One mapping, soft-deleted ones included (history stays readable)."""
     with db.connect() as conn:
-        return _to_mapping(_row(conn, mapping_id, alive=False))
+        return to_mapping(fetch_row(conn, mapping_id, alive=False))
 
 
 def get_mapping_group(db: Database, mapping_id: str) -> base.Group:
     with db.connect() as conn:
-        row = _row(conn, mapping_id, alive=False)
+        row = fetch_row(conn, mapping_id, alive=False)
         if row.group_pk is None:
             raise exceptions.NotFound(f"Mapping has no group (UUID: {mapping_id})")
         return base.group_by_pk(conn, row.group_pk)
@@ -192,13 +186,13 @@ def list_group_mappings(db: Database, group_id: str) -> list[Mapping]:
     with db.connect() as conn:
         pk = base.get_group_pk(conn, group_id)
         query = _query().where(M.c.group_id == pk, M.c.deleted.is_(None))
-        return [_to_mapping(row) for row in conn.execute(query)]
+        return [to_mapping(row) for row in conn.execute(query)]
 
 
 # --- checks ----------------------------------------------------------------------------
 
 
-def _check_dates(
+def check_dates(
     start: datetime.datetime, end: datetime.datetime | None, now: datetime.datetime, force: bool
 ) -> None:
     if not force and start < now:
@@ -213,7 +207,7 @@ def _check_dates(
         )
 
 
-def _check_texts(
+def check_texts(
     value: str | None, name: str | None, tenant_id: str | None, description: str | None
 ) -> None:
     base.check_length("value", value, M.c.value)
@@ -222,7 +216,7 @@ def _check_texts(
     base.check_length("description", description, M.c.description)
 
 
-def _check_value(parents: base.Parents, value: str | None) -> str | None:
+def check_value(parents: base.Parents, value: str | None) -> str | None:
     if parents.service_pk is not None:
         if value:
             raise exceptions.InvalidInput("You can't specify a value and a service_id.")
@@ -233,7 +227,7 @@ def _check_value(parents: base.Parents, value: str | None) -> str | None:
     return value
 
 
-def _check_duplicates(
+def check_duplicates(
     conn: Connection,
     parents: base.Parents,
     *,
@@ -304,15 +298,23 @@ def create_mapping(
     now = now or tz.utcnow()
     cost = base.check_amount("cost", cost)
     map_type = base.check_map_type(map_type)
-    start = now if start is None else tz.as_utc(start)
     end = None if end is None else tz.as_utc(end)
-    _check_dates(start, end, now, force)
+    if start is None:
+        check_dates(now, end, now, force)
+        # The rule applies from the second it is created in: a quote or a
+        # rating pass evaluated at that whole second already sees it.
+        start = now.replace(microsecond=0)
+    else:
+        start = tz.as_utc(start)
+        check_dates(start, end, now, force)
     name = name or uuid.uuid4().hex
-    _check_texts(value, name, tenant_id, description)
+    # An empty tenant would match no scope: it means "global" like null.
+    tenant_id = tenant_id or None
+    check_texts(value, name, tenant_id, description)
     with base.transaction(db) as conn:
         parents = base.resolve_parents(conn, service_id, field_id, group_id)
-        value = _check_value(parents, value)
-        _check_duplicates(
+        value = check_value(parents, value)
+        check_duplicates(
             conn, parents, value=value, tenant_id=tenant_id, name=name, start=start, end=end
         )
         mapping_id = base.new_uuid()
@@ -334,7 +336,7 @@ def create_mapping(
                 created_by=user,
             )
         )
-        return _to_mapping(_row(conn, mapping_id, alive=True))
+        return to_mapping(fetch_row(conn, mapping_id, alive=True))
 
 
 def delete_mapping(
@@ -342,133 +344,7 @@ def delete_mapping(
 ) -> None:
     """Soft delete: the mapping stops applying but stays readable by id."""
     with base.transaction(db) as conn:
-        row = _row(conn, mapping_id, alive=True)
+        row = fetch_row(conn, mapping_id, alive=True)
         conn.execute(
             M.update().where(M.c.id == row.id).values(deleted=now or tz.utcnow(), deleted_by=user)
         )
-
-
-def update_mapping(
-    db: Database,
-    mapping_id: str,
-    changes: MappingType[str, Any],
-    user: str,
-    now: datetime.datetime | None = None,
-) -> Mapping:
-    """Apply the attributes present in a PUT body (``changes``, wire names
-    with ``map_type`` for ``type``; read-only attributes already removed).
-
-    A running rule only accepts a new ``end``; a rule that has not started
-    yet accepts everything but its parent. Re-sending the stored state is a
-    no-op that succeeds: the client's HTTP stack repeats a PUT answered 302.
-    """
-    now = now or tz.utcnow()
-    with base.transaction(db) as conn:
-        row = _row(conn, mapping_id, alive=True)
-        current = _to_mapping(row)
-        for attribute in _IDENTITY:
-            wanted = changes.get(attribute)
-            if wanted and wanted != getattr(current, attribute):
-                raise exceptions.InvalidInput(
-                    f"The {attribute} of a mapping cannot be changed; "
-                    "delete it and create a new one."
-                )
-        if current.start < now:
-            values = _running_update(current, changes, now)
-        else:
-            values = _pending_update(conn, row, current, changes, now)
-        if values is not None:
-            values["updated_by"] = user
-            conn.execute(M.update().where(M.c.id == row.id).values(**values))
-        return _to_mapping(_row(conn, mapping_id, alive=True))
-
-
-def _differs(current: Mapping, changes: MappingType[str, Any], attribute: str) -> bool:
-    wanted = changes.get(attribute)
-    return bool(wanted) and not base.same(wanted, getattr(current, attribute))
-
-
-def _running_update(
-    current: Mapping, changes: MappingType[str, Any], now: datetime.datetime
-) -> dict[str, Any] | None:
-    """The values to write on a started rule (None: nothing changes)."""
-    end_changes = "end" in changes and not base.same(changes["end"], current.end)
-    others = [a for a in _COMPARED if _differs(current, changes, a)]
-    if current.end is not None and (end_changes or others):
-        raise exceptions.InvalidInput(
-            "Cannot update a rule that was already processed and has a defined end date."
-        )
-    if others:
-        raise exceptions.InvalidInput(
-            "You are allowed to update only the attribute [end] as this rule is "
-            f"already running as it started on [{base.fmt_time(current.start)}]"
-        )
-    if not end_changes:
-        return None
-    end = changes["end"]
-    if end is not None and tz.as_utc(end) < now:
-        raise exceptions.InvalidInput(
-            "End date must be in the future. "
-            f"end=[{base.fmt_time(end)}] current time=[{base.fmt_time(now)}]."
-        )
-    return {"end": end}
-
-
-def _pending_update(
-    conn: Connection,
-    row: Row[Any],
-    current: Mapping,
-    changes: MappingType[str, Any],
-    now: datetime.datetime,
-) -> dict[str, Any]:
-    """The values to write on a rule that has not started yet."""
-
-    def pick(attribute: str, keep_on_none: bool) -> Any:
-        if attribute not in changes or (keep_on_none and changes[attribute] is None):
-            return getattr(current, attribute)
-        return changes[attribute]
-
-    cost = base.check_amount("cost", pick("cost", True))
-    map_type = base.check_map_type(pick("map_type", True))
-    start = tz.as_utc(pick("start", True))
-    end = pick("end", False)
-    end = None if end is None else tz.as_utc(end)
-    name = pick("name", True) or current.name
-    tenant_id = pick("tenant_id", False)
-    description = pick("description", False)
-    value = pick("value", True)
-    _check_dates(start, end, now, force=False)
-    _check_texts(value, name, tenant_id, description)
-    group_pk, group_uuid = (row.group_pk, current.group_id)
-    if "group_id" in changes and not base.same(changes["group_id"], current.group_id):
-        group_pk, group_uuid = base.resolve_group(conn, changes["group_id"])
-    parents = base.Parents(
-        service_pk=row.service_pk,
-        field_pk=row.field_pk,
-        group_pk=group_pk,
-        service_id=current.service_id,
-        field_id=current.field_id,
-        group_id=group_uuid,
-    )
-    value = _check_value(parents, value)
-    _check_duplicates(
-        conn,
-        parents,
-        value=value,
-        tenant_id=tenant_id,
-        name=name,
-        start=start,
-        end=end,
-        exclude_pk=row.id,
-    )
-    return {
-        "cost": cost,
-        "map_type": map_type,
-        "start": start,
-        "end": end,
-        "name": name,
-        "tenant_id": tenant_id,
-        "description": description,
-        "value": value,
-        "group_id": group_pk,
-    }

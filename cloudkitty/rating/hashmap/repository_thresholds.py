@@ -180,6 +180,8 @@ def create_threshold(
     level = _check_level(level)
     cost = base.check_amount("cost", cost)
     map_type = base.check_map_type(map_type)
+    # An empty tenant would match no scope: it means "global" like null.
+    tenant_id = tenant_id or None
     base.check_length("tenant_id", tenant_id, T.c.tenant_id)
     with base.transaction(db) as conn:
         parents = base.resolve_parents(conn, service_id, field_id, group_id)
@@ -216,7 +218,7 @@ def update_threshold(db: Database, threshold_id: str, changes: MappingType[str, 
         level = _check_level(changes.get("level", current.level))
         cost = base.check_amount("cost", changes.get("cost", current.cost))
         map_type = base.check_map_type(changes.get("map_type") or current.map_type)
-        tenant_id = changes.get("tenant_id", current.tenant_id)
+        tenant_id = changes.get("tenant_id", current.tenant_id) or None
         base.check_length("tenant_id", tenant_id, T.c.tenant_id)
         group_pk, group_uuid = row.group_pk, current.group_id
         if "group_id" in changes and changes["group_id"] != current.group_id:

@@ -14,6 +14,7 @@ from wsme import types as wtypes
 
 from cloudkitty import exceptions
 from cloudkitty.api.errors import v1_expose
+from cloudkitty.rating.hashmap import repository_mapping_updates as mapping_updates
 from cloudkitty.rating.hashmap import repository_mappings as mappings_repo
 from cloudkitty.rating.hashmap import repository_thresholds as thresholds_repo
 from cloudkitty.rating.hashmap.api import common
@@ -121,7 +122,7 @@ class MappingsController(rest.RestController):
         mapping = common.require_body(mapping, "mapping")
         target = common.target_id(mapping_id, mapping.mapping_id, "mapping_id")
         changes = models.present(mapping, models.MAPPING_INPUTS)
-        mappings_repo.update_mapping(common.db(), target, changes, common.audit_user())
+        mapping_updates.update_mapping(common.db(), target, changes, common.audit_user())
         common.set_updated(target)
 
     @v1_expose(None, wtypes.text, status_code=204)

@@ -64,9 +64,10 @@ def test_create_service_mapping_shape(hm: HashmapClient) -> None:
     assert created["updated_by"] is created["deleted_by"] is created["deleted"] is None
     assert created["end"] is None and created["description"] is None
     assert re.fullmatch(r"[0-9a-f]{32}", created["name"])
-    # No start: the rule starts when it is created.
-    assert created["start"] == created["created_at"]
-    assert before <= _naive(created["start"]) <= before + datetime.timedelta(seconds=5)
+    # No start: the rule starts at the second it is created in.
+    start, created_at = _naive(created["start"]), _naive(created["created_at"])
+    assert start == created_at.replace(microsecond=0)
+    assert before.replace(microsecond=0) <= start <= before + datetime.timedelta(seconds=5)
     assert hm.get(f"/mappings/{created['mapping_id']}") == created
 
 
