@@ -75,7 +75,7 @@ def parse_resources(body: Any) -> dict[str, list[DataPoint]]:
 
 def price_quote(conf: cfg.ConfigOpts, db: Database, context: Any, body: Any) -> decimal.Decimal:
     usage = parse_resources(body)
-    start = tz.utcnow().replace(microsecond=0)
+    start = tz.utcnow()
     frame = DataFrame(start, start + datetime.timedelta(seconds=_period(conf)), usage)
     rated = pipeline.load_pipeline(conf, db).rate(frame, getattr(context, "project_id", None))
     return sum((point.price for _, point in rated.iterpoints()), ZERO)
