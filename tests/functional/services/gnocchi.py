@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -110,11 +111,14 @@ class Daemon:
             self._terminating = True
             self._signal_group(self.stop_signal)
 
-    def stop(self, timeout: float = 15) -> None:
+    def stop(self, timeout: float = 5) -> None:
+        """Stop the group; SIGKILL what is still there after ``timeout``
+        (a process caught mid-start can miss its stop signal)."""
         self.terminate()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            sys.stderr.write(f"{self.name} ignored {self.stop_signal.name}: killed\n")
             self._signal_group(signal.SIGKILL)
             self.process.wait(5)
         # Workers outlive a master killed hard; the group still names them.
