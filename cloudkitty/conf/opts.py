@@ -22,6 +22,7 @@ _MODULES: Sequence[str] = (
     "collector_gnocchi",
     "fetcher_gnocchi",
     "fetcher_keystone",
+    "storage",
 )
 
 

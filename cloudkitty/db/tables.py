@@ -7,7 +7,10 @@ database and SQL reports keep their meaning. The migrations in
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from cloudkitty.db.types import ExactDecimal, UTCDateTime
 
@@ -185,3 +188,179 @@ pyscripts_scripts = sa.Table(
     *_versioned(),
 )
 sa.Index(None, pyscripts_scripts.c.name)
+
+# --- scope state (processor progress) ----------------------------------------
+
+# Columns and names as upstream's ``cloudkitty_storage_states`` so existing
+# databases and operators' SQL keep working; the three ``last_error*`` columns
+# are ours: a scope whose collection fails shows why in GET /v2/scope.
+cloudkitty_storage_states = sa.Table(
+    "cloudkitty_storage_states",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("identifier", sa.String(256), nullable=False),
+    sa.Column("scope_key", sa.String(40), nullable=True),
+    sa.Column("fetcher", sa.String(40), nullable=True),
+    sa.Column("collector", sa.String(40), nullable=True),
+    sa.Column("last_processed_timestamp", UTCDateTime, nullable=False),
+    sa.Column(
+        "scope_activation_toggle_date",
+        UTCDateTime,
+        nullable=False,
+        server_default=sa.text("CURRENT_TIMESTAMP"),
+    ),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_error_at", UTCDateTime, nullable=True),
+    sa.Column("error_count", sa.Integer, nullable=False, server_default="0"),
+    # Explicit name: the conventional one exceeds PostgreSQL's 63 characters.
+    sa.UniqueConstraint(
+        "identifier",
+        "scope_key",
+        "collector",
+        "fetcher",
+        name="uq_cloudkitty_storage_states_identifier",
+    ),
+)
+
+storage_scope_reprocessing_schedule = sa.Table(
+    "storage_scope_reprocessing_schedule",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("identifier", sa.String(256), nullable=False),
+    sa.Column("start_reprocess_time", UTCDateTime, nullable=False),
+    sa.Column("end_reprocess_time", UTCDateTime, nullable=False),
+    sa.Column("current_reprocess_time", UTCDateTime, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+# Reprocessing workers and the overlap check look schedules up by scope.
+sa.Index(None, storage_scope_reprocessing_schedule.c.identifier)
+
+# --- rated data (v2 SQL storage) ---------------------------------------------
+#
+# A "series" is what does not change from one period to the next: scope,
+# metric type, unit, groupby and metadata (minus the four time enrichment
+# keys). A point is one period of one series: begin/end, qty, price. The
+# split keeps the big table narrow (two ids, two times, two decimals), and
+# lets a summary aggregate per series first, then join the few thousand
+# series to their attributes to group by any key.
+#
+# Quantities: NUMERIC(38,16): 22 integer digits hold byte counters of any
+# realistic resource, 16 decimals keep unit conversions (bytes -> GiB is
+# ~1e-9 per byte) exact well below a cent. Prices: NUMERIC(40,28), the scale
+# of hashmap costs, so a flat cost is stored digit for digit. The daily
+# rollup sums 24-ish points per row: four more integer digits for headroom.
+QTY = ExactDecimal(38, 16)
+PRICE = ExactDecimal(40, 28)
+SUM_QTY = ExactDecimal(42, 16)
+SUM_PRICE = ExactDecimal(44, 28)
+
+# 64-bit ids on servers; SQLite only auto-increments INTEGER PRIMARY KEY.
+_BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# JSON documents of a series; TEXT caps at 64 KiB on MySQL.
+_JSON_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql")
+# MySQL's default collation is case-insensitive: grouping "ABC" and "abc"
+# together would give other totals than PostgreSQL and SQLite. Binary
+# collation makes comparisons, GROUP BY and ORDER BY byte-wise everywhere.
+_BINARY_TEXT: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+rated_series = sa.Table(
+    "rated_series",
+    metadata,
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    # sha256 of the canonical identity, so pushes find a series in one lookup.
+    sa.Column("series_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("scope_id", sa.String(256), nullable=True),
+    sa.Column("type", sa.String(255), nullable=False),
+    sa.Column("unit", sa.String(255), nullable=False),
+    sa.Column("groupby", _JSON_TEXT, nullable=False),
+    sa.Column("metadata", _JSON_TEXT, nullable=False),
+    **_BINARY_TEXT,
+)
+sa.Index(None, rated_series.c.scope_id, rated_series.c.type)
+sa.Index(None, rated_series.c.type)
+
+# One row per (series, attribute): groupby keys, plus metadata keys that
+# groupby does not shadow. Values as text (strings as is, other JSON values
+# in their JSON spelling). Longer values than the column are left out: they
+# stay in the series JSON but cannot be grouped or filtered on.
+rated_series_attributes = sa.Table(
+    "rated_series_attributes",
+    metadata,
+    sa.Column(
+        "series_id",
+        _BIGID,
+        sa.ForeignKey("rated_series.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.String(512), nullable=False),
+    **_BINARY_TEXT,
+)
+# Filters: key = ? AND value IN (...) -> series ids, without touching rows.
+sa.Index(
+    None,
+    rated_series_attributes.c.key,
+    rated_series_attributes.c.value,
+    rated_series_attributes.c.series_id,
+)
+
+
+def _time_keys() -> list[sa.Column]:
+    """The groupby time enrichment keys, stored per point (not per series:
+    they change every day and would multiply the series)."""
+    return [
+        sa.Column("year", sa.String(32), nullable=True),
+        sa.Column("month", sa.String(32), nullable=True),
+        sa.Column("week_of_the_year", sa.String(32), nullable=True),
+        sa.Column("day_of_the_year", sa.String(32), nullable=True),
+    ]
+
+
+rated_points = sa.Table(
+    "rated_points",
+    metadata,
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "series_id",
+        _BIGID,
+        sa.ForeignKey("rated_series.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("begin", UTCDateTime, nullable=False),
+    sa.Column("end", UTCDateTime, nullable=False),
+    sa.Column("qty", QTY, nullable=False),
+    sa.Column("price", PRICE, nullable=False),
+    *_time_keys(),
+    **_BINARY_TEXT,
+)
+# (series, begin): one scope's window (delete, filtered summaries);
+# (begin): the window of every scope (admin summaries, dataframes).
+sa.Index(None, rated_points.c.series_id, rated_points.c.begin)
+sa.Index(None, rated_points.c.begin)
+
+# Pre-aggregated points per series and UTC day, maintained by push and
+# delete. A summary reads whole days here and only the partial days at the
+# window edges from rated_points. ``time_key`` encodes the four time keys in
+# one NOT NULL column so the unique key works on every backend (NULLs are
+# never equal in a unique index).
+rated_points_daily = sa.Table(
+    "rated_points_daily",
+    metadata,
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "series_id",
+        _BIGID,
+        sa.ForeignKey("rated_series.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("day", UTCDateTime, nullable=False),
+    sa.Column("time_key", sa.String(160), nullable=False),
+    *_time_keys(),
+    sa.Column("qty", SUM_QTY, nullable=False),
+    sa.Column("price", SUM_PRICE, nullable=False),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.UniqueConstraint("series_id", "day", "time_key"),
+    **_BINARY_TEXT,
+)
+sa.Index(None, rated_points_daily.c.day)
