@@ -13,6 +13,7 @@ _MODULES: Sequence[str] = (
     "api",
     "database",
     "pyscripts",
+    "orchestrator",
     "collect",
     "collector_prometheus",
     "collector_file",

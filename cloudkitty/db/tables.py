@@ -145,9 +145,7 @@ hashmap_mappings = sa.Table(
     *_parents(),
     sa.Column("name", sa.String(255), nullable=False),
     *_versioned(),
-    sa.CheckConstraint(
-        "(service_id IS NULL) <> (field_id IS NULL)", name="one_parent"
-    ),
+    sa.CheckConstraint("(service_id IS NULL) <> (field_id IS NULL)", name="one_parent"),
 )
 
 hashmap_thresholds = sa.Table(
@@ -159,9 +157,7 @@ hashmap_thresholds = sa.Table(
     sa.Column("cost", COST, nullable=False),
     sa.Column("map_type", _map_type("enum_hashmap_type"), nullable=False),
     *_parents(),
-    sa.CheckConstraint(
-        "(service_id IS NULL) <> (field_id IS NULL)", name="one_parent"
-    ),
+    sa.CheckConstraint("(service_id IS NULL) <> (field_id IS NULL)", name="one_parent"),
     sa.UniqueConstraint("level", "field_id", "tenant_id"),
     sa.UniqueConstraint("level", "service_id", "tenant_id"),
 )

@@ -33,10 +33,17 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
 Evaluator = Callable[[Mapping[str, Any]], Any]
 
 
+def never(env: Mapping[str, Any]) -> bool:
+    """The default expression: no point is ever skipped."""
+    return False
+
+
 def compile_expression(text: str, option: str = "skip_datapoints_expression") -> Evaluator:
     """Parse ``text`` into an evaluator; raise ConfigError naming ``option``."""
+    if text.strip() in ("", "False"):
+        return never  # the default: lets callers skip per-point work
     try:
-        tree = ast.parse(text.strip() or "False", mode="eval")
+        tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise exceptions.ConfigError(
             f"{option}: invalid expression {text!r}: {error.msg}"

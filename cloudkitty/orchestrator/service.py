@@ -1,0 +1,170 @@
+"""cotyledon services of cloudkitty-processor: processing and reprocessing workers.
+
+Each worker builds its collaborators in ``run()`` (after the fork), loops on
+a ``threading.Event`` and waits only as long as nothing is due: the wait is
+computed from the next due period, so sweeps do not drift. ``terminate()``
+sets the event; the worker finishes or abandons its current scope-period
+atomically (one transaction) and exits.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from typing import Any
+
+import cotyledon
+from oslo_config import cfg
+from oslo_log import log
+
+from cloudkitty import exceptions
+from cloudkitty.collector import base as collector_base
+from cloudkitty.db import engine as db_engine
+from cloudkitty.fetcher import base as fetcher_base
+from cloudkitty.orchestrator import locks, reprocessing, worker
+from cloudkitty.rating import pipeline
+from cloudkitty.storage import base as storage_base
+from cloudkitty.storage.reprocessing import ReprocessingRepository
+from cloudkitty.storage.state import ScopeDefaults, StateRepository
+from cloudkitty.utils import tz
+
+LOG = log.getLogger(__name__)
+
+#: never sleep longer than this between sweeps (new scopes, config reloads)
+MAX_IDLE = 300.0
+MIN_IDLE = 1.0
+
+
+def build_deps(conf: cfg.ConfigOpts, worker_id: int) -> worker.WorkerDeps:
+    """Everything a worker needs, from the configuration (raises ConfigError)."""
+    db = db_engine.Database.from_conf(conf)
+    collector = collector_base.load_collector(conf)
+    fetcher = fetcher_base.load_fetcher(conf)
+    storage = storage_base.get_storage(conf, db)
+    lock_manager = locks.LockManager(
+        conf.orchestrator.coordination_url, member_id=f"{conf.host}-{worker_id}"
+    )
+    return worker.WorkerDeps(
+        fetcher=fetcher,
+        collector=collector,
+        storage=storage,
+        states=StateRepository(db, ScopeDefaults.from_conf(conf)),
+        locks=lock_manager,
+        load_pipeline=lambda: pipeline.load_pipeline(conf, db),
+        period=conf.collect.period,
+        wait_periods=conf.collect.wait_periods,
+        scope_defaults=ScopeDefaults.from_conf(conf),
+        skip_expression=conf.orchestrator.skip_datapoints_expression,
+        batch_size=conf.orchestrator.scope_batch_size,
+        workers=max(conf.orchestrator.max_workers, 1),
+        max_threads=conf.orchestrator.max_threads,
+        collect_timeout=conf.orchestrator.collector_request_timeout,
+        backoff_max=conf.orchestrator.retry_backoff_max,
+    )
+
+
+def idle_seconds(result: worker.SweepResult, period: int, now: datetime.datetime) -> float:
+    """How long to wait before the next sweep: until something is due."""
+    if result.periods_rated:
+        return 0.0  # more may be due right away (another batch, catch-up)
+    if result.next_due is None:
+        return min(float(period), MAX_IDLE)
+    wait = (result.next_due - now).total_seconds()
+    return max(MIN_IDLE, min(wait, float(period), MAX_IDLE))
+
+
+class _LoopService(cotyledon.Service):
+    """A worker process that runs ``step()`` until terminated."""
+
+    def __init__(self, worker_id: int, conf: cfg.ConfigOpts) -> None:
+        super().__init__(worker_id)
+        self.conf = conf
+        self.worker_id = worker_id
+        self._stop = threading.Event()
+
+    def terminate(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        # Connections inherited across fork must not be shared.
+        db_engine.dispose_all()
+        try:
+            self.setup()
+        except exceptions.ConfigError as error:
+            LOG.error("%s: %s", self.name, error)
+            return
+        try:
+            while not self._stop.is_set():
+                wait = self.step()
+                self._stop.wait(wait)
+        finally:
+            self.teardown()
+
+    def setup(self) -> None:
+        raise NotImplementedError
+
+    def step(self) -> float:
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        return None
+
+
+class ProcessorService(_LoopService):
+    name = "cloudkitty-processor: rating worker"
+
+    def setup(self) -> None:
+        self.deps = build_deps(self.conf, self.worker_id)
+        self.deps.locks.start()
+        self.worker = worker.ProcessingWorker(self.deps, stop=self._stop)
+
+    def step(self) -> float:
+        try:
+            result = self.worker.sweep()
+        except Exception:  # a bug or an outage must not kill the worker
+            LOG.exception("Processing sweep failed; retrying later")
+            return float(min(self.deps.period, 60))
+        return idle_seconds(result, self.deps.period, tz.utcnow())
+
+    def teardown(self) -> None:
+        self.deps.locks.stop()
+
+
+class ReprocessorService(_LoopService):
+    name = "cloudkitty-processor: reprocessing worker"
+
+    def setup(self) -> None:
+        self.deps = build_deps(self.conf, self.worker_id + 1000)
+        self.deps.locks.start()
+        repository = ReprocessingRepository(self.deps.states.db)
+        self.worker = reprocessing.ReprocessingWorker(self.deps, repository, stop=self._stop)
+
+    def step(self) -> float:
+        try:
+            done = self.worker.sweep()
+        except Exception:
+            LOG.exception("Reprocessing sweep failed; retrying later")
+            return 60.0
+        return 0.0 if done else min(float(self.deps.period), 60.0)
+
+    def teardown(self) -> None:
+        self.deps.locks.stop()
+
+
+def check_config(conf: cfg.ConfigOpts) -> None:
+    """Validate everything a worker will load, before forking any worker."""
+    deps = build_deps(conf, 0)
+    worker.ProcessingWorker(deps)
+    deps.collector.close()
+    deps.fetcher.close()
+
+
+def run(conf: cfg.ConfigOpts) -> Any:
+    manager = cotyledon.ServiceManager()
+    if conf.orchestrator.max_workers:
+        manager.add(ProcessorService, workers=conf.orchestrator.max_workers, args=(conf,))
+    if conf.orchestrator.max_workers_reprocessing:
+        manager.add(
+            ReprocessorService, workers=conf.orchestrator.max_workers_reprocessing, args=(conf,)
+        )
+    manager.run()

@@ -1,0 +1,359 @@
+"""Rate due periods: collect, rate, store and advance each scope, exactly once.
+
+One sweep asks the fetcher for the scopes, finds for each the next period
+due, groups the scopes due for the same period into batches, and for each
+batch: locks each scope (tooz, non-blocking), collects every metric ONCE for
+the whole batch, rates each scope's frame, and commits each scope's rated
+points together with the advance of its state in one transaction. The state
+advance is a compare-and-set on the previous timestamp, so even a lost lock
+cannot rate a period twice; a crash anywhere leaves both or neither.
+
+Collaborators are injected (see ``WorkerDeps``); nothing here builds its own
+infrastructure, so tests drive it with real or fake parts alike.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import datetime
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from oslo_log import log
+
+from cloudkitty import exceptions
+from cloudkitty.collector.base import InvalidQuantity
+from cloudkitty.dataframe import DataFrame, DataPoint
+from cloudkitty.orchestrator import locks, skip
+from cloudkitty.orchestrator import telemetry as tm
+from cloudkitty.rating.pipeline import Pipeline
+from cloudkitty.storage.state import ScopeDefaults, ScopeIdentity, ScopeState, StateRepository
+from cloudkitty.utils import tz
+
+LOG = log.getLogger(__name__)
+
+FIRST_BACKOFF = 60
+
+
+@dataclasses.dataclass
+class WorkerDeps:
+    """Everything a worker needs, built by the service (or a test)."""
+
+    fetcher: Any
+    collector: Any
+    storage: Any
+    states: StateRepository
+    locks: locks.LockManager
+    load_pipeline: Callable[[], Pipeline]
+    period: int
+    wait_periods: int
+    scope_defaults: ScopeDefaults
+    skip_expression: str = "False"
+    batch_size: int = 200
+    workers: int = 1
+    max_threads: int = 4
+    collect_timeout: float = 300
+    backoff_max: int = 3600
+    clock: Callable[[], datetime.datetime] = tz.utcnow
+
+
+@dataclasses.dataclass
+class SweepResult:
+    periods_rated: int = 0
+    points_rated: int = 0
+    scopes_failed: int = 0
+    #: earliest moment something new becomes due (None: nothing known)
+    next_due: datetime.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Due:
+    identity: ScopeIdentity
+    start: datetime.datetime
+    previous: datetime.datetime | None  # state before this period (CAS)
+
+
+class ProcessingWorker:
+    """Runs sweeps until told to stop; one instance per worker process."""
+
+    def __init__(self, deps: WorkerDeps, stop: threading.Event | None = None) -> None:
+        self.deps = deps
+        self.stop = stop or threading.Event()
+        self._skip_default = skip.compile_expression(deps.skip_expression)
+        self._skip_by_metric = {
+            key: skip.compile_expression(d.skip_datapoints_expression, f"metric {key!r}")
+            for key, d in deps.collector.metrics.items()
+            if d.skip_datapoints_expression
+        }
+        self._logged_errors: dict[str, str] = {}
+
+    # -- scheduling --------------------------------------------------------
+
+    def first_period(self, now: datetime.datetime) -> datetime.datetime:
+        """Where a never-rated scope starts: the start of the current month."""
+        return tz.month_start(now)
+
+    def _is_due(self, start: datetime.datetime, now: datetime.datetime) -> bool:
+        period = datetime.timedelta(seconds=self.deps.period)
+        # The period [start, start+P) is rated once wait_periods more have passed.
+        return start + period * (self.deps.wait_periods + 1) <= now
+
+    def _backoff_until(self, state: ScopeState) -> datetime.datetime | None:
+        if not state.error_count or state.last_error_at is None:
+            return None
+        delay = min(FIRST_BACKOFF * 2 ** min(state.error_count - 1, 20), self.deps.backoff_max)
+        return state.last_error_at + datetime.timedelta(seconds=delay)
+
+    def due_scopes(
+        self, scope_ids: Sequence[str], now: datetime.datetime, result: SweepResult
+    ) -> list[_Due]:
+        """Every scope whose next period can be rated now."""
+        period = datetime.timedelta(seconds=self.deps.period)
+        due = []
+        for scope_id in scope_ids:
+            identity = self.deps.scope_defaults.identity(scope_id)
+            state = self.deps.states.get_state(identity)
+            if state is None:
+                start, previous = self.first_period(now), None
+            else:
+                if not state.active:
+                    continue
+                retry_at = self._backoff_until(state)
+                if retry_at is not None and retry_at > now:
+                    _note_next(result, retry_at)
+                    continue
+                previous = state.last_processed_timestamp
+                start = previous + period
+            if self._is_due(start, now):
+                due.append(_Due(identity, start, previous))
+            else:
+                _note_next(result, start + period * (self.deps.wait_periods + 1))
+        return due
+
+    # -- one sweep ---------------------------------------------------------
+
+    def sweep(self) -> SweepResult:
+        """Rate everything due, period after period, until caught up."""
+        result = SweepResult()
+        try:
+            scope_ids = list(dict.fromkeys(self.deps.fetcher.get_scopes()))
+        except exceptions.CloudkittyError as error:
+            LOG.error("Cannot list scopes: %s", error)
+            tm.COLLECT_ERRORS.labels(cause=type(error).__name__).inc()
+            return result
+        random.shuffle(scope_ids)  # processors spread over scopes differently
+        pipeline = self.deps.load_pipeline()
+        while not self.stop.is_set():
+            now = self.deps.clock()
+            result.next_due = None
+            due = self.due_scopes(scope_ids, now, result)
+            if not due:
+                break
+            progressed = False
+            for batch in self._batches(due):
+                if self.stop.is_set():
+                    break
+                rated = self.process_batch(batch, pipeline, result)
+                progressed = progressed or rated > 0
+            if not progressed:
+                break
+        return result
+
+    def _batches(self, due: list[_Due]) -> list[list[_Due]]:
+        by_start: dict[datetime.datetime, list[_Due]] = collections.defaultdict(list)
+        for item in due:
+            by_start[item.start].append(item)
+        size = self.deps.batch_size
+        batches = []
+        for start in sorted(by_start):
+            group = by_start[start]
+            # Leave work for the other workers: no batch takes every scope.
+            share = max(1, math.ceil(len(group) / max(self.deps.workers, 1)))
+            step = min(size, share)
+            batches.extend(group[i : i + step] for i in range(0, len(group), step))
+        return batches
+
+    # -- one batch: one period, many scopes --------------------------------
+
+    def process_batch(self, batch: list[_Due], pipeline: Pipeline, result: SweepResult) -> int:
+        """Lock, collect once, rate and commit each scope. Returns periods rated."""
+        held = []
+        lock_objects = []
+        try:
+            for item in batch:
+                lock = self.deps.locks.lock(self._lock_name(item.identity))
+                if lock.acquire(blocking=False):
+                    lock_objects.append(lock)
+                    held.append(item)
+            held = self._still_due(held)
+            if not held:
+                return 0
+            return self._rate_locked(held, pipeline, result)
+        finally:
+            for lock in lock_objects:
+                try:
+                    lock.release()
+                except Exception:  # a lost lock is harmless: the CAS protects us
+                    LOG.warning("Could not release a scope lock", exc_info=True)
+
+    def _lock_name(self, identity: ScopeIdentity) -> bytes:
+        return locks.lock_name(
+            identity.scope_id, identity.collector, identity.fetcher, identity.scope_key
+        )
+
+    def _still_due(self, held: list[_Due]) -> list[_Due]:
+        """Re-read states under the locks: another processor may have moved on."""
+        fresh = []
+        for item in held:
+            state = self.deps.states.get_state(item.identity)
+            current = None if state is None else state.last_processed_timestamp
+            if current == item.previous and (state is None or state.active):
+                fresh.append(item)
+        return fresh
+
+    def _rate_locked(self, held: list[_Due], pipeline: Pipeline, result: SweepResult) -> int:
+        start = held[0].start
+        end = start + datetime.timedelta(seconds=self.deps.period)
+        pending = {item.identity.scope_id: item for item in held}
+        usage: dict[str, dict[str, list[DataPoint]]] = {}
+        while pending:
+            try:
+                usage = self._collect(start, end, list(pending))
+                break
+            except InvalidQuantity as error:
+                # Bad data of one scope must not hold back the others.
+                item = pending.pop(error.scope_id, None)
+                if item is None:
+                    raise
+                self._fail(item, error, result)
+            except exceptions.SourceError as error:
+                for item in pending.values():
+                    self._fail(item, error, result)
+                return 0
+        rated = 0
+        for scope_id, item in pending.items():
+            if self.stop.is_set():
+                break  # abandon cleanly: nothing of this period was written
+            try:
+                points = self._rate_and_commit(item, start, end, usage[scope_id], pipeline)
+            except exceptions.CloudkittyError as error:
+                self._fail(item, error, result)
+                continue
+            except _StateMoved:
+                continue
+            rated += 1
+            result.periods_rated += 1
+            result.points_rated += points
+        return rated
+
+    def _collect(
+        self, start: datetime.datetime, end: datetime.datetime, scope_ids: list[str]
+    ) -> dict[str, dict[str, list[DataPoint]]]:
+        """``{scope: {metric name: points}}``, one source query per metric."""
+        definitions = list(self.deps.collector.metrics.values())
+        per_scope: dict[str, dict[str, list[DataPoint]]] = {s: {} for s in scope_ids}
+        began = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=min(self.deps.max_threads, max(len(definitions), 1))
+        ) as pool:
+            futures = {
+                pool.submit(self.deps.collector.collect, d, start, end, scope_ids): d
+                for d in definitions
+            }
+            done, not_done = concurrent.futures.wait(futures, timeout=self.deps.collect_timeout)
+            if not_done:
+                for future in not_done:
+                    future.cancel()
+                raise exceptions.SourceUnreachable(
+                    f"collection of {len(not_done)} metric(s) for {start.isoformat()} did not "
+                    f"finish within {self.deps.collect_timeout} s"
+                )
+            for future in futures:
+                definition = futures[future]
+                by_scope = future.result()  # re-raises the collector's error
+                for scope_id, points in by_scope.items():
+                    if points and scope_id in per_scope:
+                        per_scope[scope_id].setdefault(definition.name, []).extend(
+                            self._skip(definition.key, definition.name, points)
+                        )
+        tm.COLLECT_SECONDS.observe(time.monotonic() - began)
+        return per_scope
+
+    def _skip(self, key: str, name: str, points: list[DataPoint]) -> list[DataPoint]:
+        evaluate = self._skip_by_metric.get(key, self._skip_default)
+        if evaluate is skip.never:
+            return points
+        return [
+            p
+            for p in points
+            if not evaluate({"datapoint": p.to_dict(), "usage_data_metric_name": name})
+        ]
+
+    def _rate_and_commit(
+        self,
+        item: _Due,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        usage: Mapping[str, list[DataPoint]],
+        pipeline: Pipeline,
+    ) -> int:
+        began = time.monotonic()
+        count = 0
+        frames = []
+        if usage:
+            frame = pipeline.rate(DataFrame(start, end, usage), item.identity.scope_id)
+            count = len(frame)
+            frames.append(frame)
+        with self.deps.states.db.begin() as conn:
+            if frames:
+                self.deps.storage.push(frames, item.identity.scope_id, conn=conn)
+            if not self.deps.states.advance(item.identity, item.previous, start, conn=conn):
+                raise _StateMoved()
+        elapsed = time.monotonic() - began
+        LOG.info(
+            "Rated scope %s for %s: %d points in %.3f s",
+            item.identity.scope_id,
+            start.isoformat(),
+            count,
+            elapsed,
+        )
+        self._logged_errors.pop(item.identity.scope_id, None)
+        tm.record_rated(item.identity.scope_id, start, end, count, self.deps.clock())
+        return count
+
+    def _fail(self, item: _Due, error: Exception, result: SweepResult) -> None:
+        """Record the error on the scope's state (API, metrics), log it once."""
+        result.scopes_failed += 1
+        cause = getattr(error, "cause", None)
+        message = f"{error} (cause: {cause!r})" if cause is not None else str(error)
+        scope_id = item.identity.scope_id
+        if self._logged_errors.get(scope_id) != message:
+            LOG.error(
+                "Scope %s, period %s not rated: %s", scope_id, item.start.isoformat(), message
+            )
+            self._logged_errors[scope_id] = message
+        tm.COLLECT_ERRORS.labels(cause=type(error).__name__).inc()
+        initial = item.previous
+        if initial is None:
+            initial = item.start - datetime.timedelta(seconds=self.deps.period)
+        try:
+            self.deps.states.record_error(
+                item.identity, message, initial_timestamp=initial, at=self.deps.clock()
+            )
+        except Exception:  # the DB may be the thing that is down
+            LOG.warning("Could not record the error of scope %s", scope_id, exc_info=True)
+
+
+class _StateMoved(Exception):
+    """The scope's state changed under us; the transaction was rolled back."""
+
+
+def _note_next(result: SweepResult, when: datetime.datetime) -> None:
+    if result.next_due is None or when < result.next_due:
+        result.next_due = when

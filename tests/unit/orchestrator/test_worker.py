@@ -1,0 +1,227 @@
+"""The processing worker on SQLite with an in-memory collector and fetcher.
+
+Real state repository, real SQL storage, real file locks; the source is a
+fake (functional tests use real Prometheus and Gnocchi).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import threading
+
+import pytest
+
+from cloudkitty import exceptions
+from cloudkitty.collector.base import InvalidQuantity
+from cloudkitty.collector.metrics import MetricDefinition
+from cloudkitty.dataframe import DataPoint
+from cloudkitty.db.engine import Database
+from cloudkitty.orchestrator import locks, worker
+from cloudkitty.rating.pipeline import Pipeline
+from cloudkitty.storage.sqlalchemy import SQLStorage
+from cloudkitty.storage.state import ScopeDefaults, StateRepository
+from cloudkitty.utils import tz
+
+D = decimal.Decimal
+UTC = datetime.timezone.utc
+T0 = datetime.datetime(2026, 1, 1, tzinfo=UTC)
+HOUR = datetime.timedelta(hours=1)
+
+
+class FakeFetcher:
+    def __init__(self, scopes):
+        self.scopes = scopes
+
+    def get_scopes(self):
+        return list(self.scopes)
+
+    def close(self):
+        pass
+
+
+class FakeCollector:
+    """qty = hour index + 1 for every scope; counts source queries."""
+
+    def __init__(self):
+        self.metrics = {
+            "cpu": MetricDefinition(
+                key="cpu", metric="cpu", name="instance", unit="instance", groupby=("project_id",)
+            ),
+        }
+        self.queries = 0
+        self.fail_with: Exception | None = None
+        self.bad_scope: str | None = None
+        self.lock = threading.Lock()
+
+    def collect(self, definition, start, end, scope_ids):
+        with self.lock:
+            self.queries += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+        if self.bad_scope in scope_ids:
+            raise InvalidQuantity(definition.name, self.bad_scope, "NaN", "not a finite number")
+        hour = int((start - T0).total_seconds() // 3600)
+        return {
+            s: [DataPoint.create("instance", hour + 1, groupby={"project_id": s})]
+            for s in scope_ids
+        }
+
+    def close(self):
+        pass
+
+
+class PriceByQty:
+    """A rater: price = qty x 0.5."""
+
+    def rate(self, frame, scope_id):
+        return frame.replace_usage(
+            {k: [p.with_price(p.qty * D("0.5")) for p in v] for k, v in frame.usage.items()}
+        )
+
+
+@pytest.fixture
+def env(sqlite_url, tmp_path):
+    db = Database.from_url(sqlite_url)
+    lock_manager = locks.LockManager(f"file://{tmp_path}/locks")
+    lock_manager.start()
+    now = {"value": T0 + 5 * HOUR}
+    collector = FakeCollector()
+    deps = worker.WorkerDeps(
+        fetcher=FakeFetcher(["p1", "p2", "p3"]),
+        collector=collector,
+        storage=SQLStorage(None, db),
+        states=StateRepository(db, ScopeDefaults("project_id", "source", "fake")),
+        locks=lock_manager,
+        load_pipeline=lambda: Pipeline([("test", PriceByQty())]),
+        period=3600,
+        wait_periods=1,
+        scope_defaults=ScopeDefaults("project_id", "source", "fake"),
+        clock=lambda: now["value"],
+    )
+    w = worker.ProcessingWorker(deps)
+    w.first_period = lambda _now: T0  # type: ignore[method-assign]
+    yield w, deps, collector, now
+    lock_manager.stop()
+
+
+def _totals(deps):
+    rows = deps.storage.total(
+        groupby=["project_id", "time"], begin=T0, end=T0 + 48 * HOUR, limit=1000
+    )["results"]
+    return {(r["project_id"], r["begin"]): (r["qty"], r["rate"]) for r in rows}
+
+
+def test_catches_up_period_by_period_with_one_query_per_metric_and_period(env):
+    w, deps, collector, _now = env
+    result = w.sweep()
+    # now = T0+5h, wait_periods=1: [T0+3h, T0+4h) is the last one due.
+    assert result.periods_rated == 3 * 4
+    assert collector.queries == 4  # one per period for the three scopes together
+    totals = _totals(deps)
+    assert totals[("p2", T0 + 3 * HOUR)] == (D(4), D("2.0"))
+    assert len(totals) == 12
+    state = deps.states.get_state(deps.scope_defaults.identity("p1"))
+    assert state.last_processed_timestamp == T0 + 3 * HOUR
+
+
+def test_second_sweep_rates_nothing_twice(env):
+    w, deps, collector, now = env
+    w.sweep()
+    before = _totals(deps)
+    assert w.sweep().periods_rated == 0
+    now["value"] += HOUR
+    assert w.sweep().periods_rated == 3
+    after = _totals(deps)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert len(after) == 15
+
+
+def test_source_error_retries_with_backoff_and_records_the_error(env):
+    w, deps, collector, now = env
+    collector.fail_with = exceptions.SourceUnreachable("prometheus: unreachable", OSError("x"))
+    result = w.sweep()
+    assert result.periods_rated == 0 and result.scopes_failed == 3
+    state = deps.states.get_state(deps.scope_defaults.identity("p1"))
+    assert "unreachable" in state.last_error and state.error_count == 1
+    collector.fail_with = None
+    assert w.sweep().periods_rated == 0  # still backing off
+    now["value"] += datetime.timedelta(minutes=2)
+    assert w.sweep().periods_rated == 12  # nothing was skipped
+    state = deps.states.get_state(deps.scope_defaults.identity("p1"))
+    assert state.last_error is None and state.error_count == 0
+
+
+def test_bad_value_of_one_scope_does_not_hold_back_the_others(env):
+    w, deps, collector, now = env
+    collector.bad_scope = "p2"
+    result = w.sweep()
+    assert result.periods_rated == 8  # p1 and p3, four periods each
+    bad = deps.states.get_state(deps.scope_defaults.identity("p2"))
+    assert "NaN" in bad.last_error
+    assert bad.last_processed_timestamp == T0 - HOUR  # nothing of p2 was skipped
+    assert not any(k[0] == "p2" for k in _totals(deps))
+
+
+def test_a_failing_push_leaves_neither_data_nor_state(env, monkeypatch):
+    w, deps, collector, now = env
+    real_advance = deps.states.advance
+    calls = {"n": 0}
+
+    def flaky_advance(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise exceptions.BackendError("database went away")
+        return real_advance(*args, **kwargs)
+
+    monkeypatch.setattr(deps.states, "advance", flaky_advance)
+    w.sweep()
+    monkeypatch.setattr(deps.states, "advance", real_advance)
+    now["value"] += datetime.timedelta(hours=2)
+    w.sweep()
+    totals = _totals(deps)
+    # Every scope-period exactly once, whatever failed on the way.
+    assert sorted(totals) == sorted(
+        (s, T0 + i * HOUR) for s in ("p1", "p2", "p3") for i in range(6)
+    )
+
+
+def test_a_scope_locked_elsewhere_is_left_alone(env, tmp_path):
+    w, deps, collector, now = env
+    other = locks.LockManager(deps.locks.url)
+    other.start()
+    name = w._lock_name(deps.scope_defaults.identity("p3"))
+    try:
+        with other.try_lock(name) as held:
+            assert held
+            w.sweep()
+    finally:
+        other.stop()
+    assert not any(k[0] == "p3" for k in _totals(deps))
+
+
+def test_stop_event_abandons_cleanly(env):
+    w, deps, collector, now = env
+    w.stop.set()
+    assert w.sweep().periods_rated == 0
+    assert _totals(deps) == {}
+
+
+def test_inactive_scope_is_skipped(env):
+    w, deps, collector, now = env
+    w.sweep()
+    deps.states.patch("p1", active=False)
+    now["value"] += HOUR
+    assert w.sweep().periods_rated == 2
+
+
+def test_idle_wait_is_computed_from_the_next_due_period():
+    from cloudkitty.orchestrator import service
+
+    result = worker.SweepResult(next_due=T0 + datetime.timedelta(minutes=2))
+    assert service.idle_seconds(result, 3600, T0) == 120
+    later = worker.SweepResult(next_due=T0 + datetime.timedelta(hours=2))
+    assert service.idle_seconds(later, 3600, T0) == service.MAX_IDLE
+    assert service.idle_seconds(worker.SweepResult(periods_rated=1), 3600, T0) == 0
+    assert service.idle_seconds(worker.SweepResult(), 3600, T0) == service.MAX_IDLE
+    assert tz.utcnow()  # clock helper in use by the service
