@@ -151,8 +151,9 @@ class DataFrame:
             raise exceptions.InvalidInput(f"period start {start} must be before end {end}")
         self.start = start
         self.end = end
+        usage = usage or {}
         self._usage: dict[str, tuple[DataPoint, ...]] = {
-            key: tuple(usage[key]) for key in sorted(usage or {})
+            key: tuple(usage[key]) for key in sorted(usage)
         }
 
     @property

@@ -18,7 +18,7 @@ import threading
 from oslo_log import log
 
 from cloudkitty import exceptions
-from cloudkitty.dataframe import DataFrame
+from cloudkitty.dataframe import DataFrame, DataPoint
 from cloudkitty.orchestrator import locks
 from cloudkitty.orchestrator.worker import WorkerDeps
 from cloudkitty.rating.pipeline import Pipeline
@@ -97,7 +97,7 @@ class ReprocessingWorker:
     ) -> ReprocessingSchedule:
         end = start + datetime.timedelta(seconds=self.deps.period)
         scope_id = schedule.scope_id
-        usage = {}
+        usage: dict[str, list[DataPoint]] = {}
         for definition in self.deps.collector.metrics.values():
             points = self.deps.collector.collect(definition, start, end, [scope_id])[scope_id]
             if points:

@@ -76,10 +76,10 @@ def idle_seconds(result: worker.SweepResult, period: int, now: datetime.datetime
 class _LoopService(cotyledon.Service):
     """A worker process that runs ``step()`` until terminated."""
 
-    def __init__(self, worker_id: int, conf: cfg.ConfigOpts) -> None:
+    def __init__(self, worker_id: Any, conf: cfg.ConfigOpts) -> None:
         super().__init__(worker_id)
         self.conf = conf
-        self.worker_id = worker_id
+        self.worker_id = int(worker_id)
         self._stop = threading.Event()
 
     def terminate(self) -> None:

@@ -170,7 +170,7 @@ class ProcessingWorker:
         for item in due:
             by_start[item.start].append(item)
         size = self.deps.batch_size
-        batches = []
+        batches: list[list[_Due]] = []
         for start in sorted(by_start):
             group = by_start[start]
             # Leave work for the other workers: no batch takes every scope.

@@ -10,7 +10,7 @@ lazily through ``config_controller()``.
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from stevedore import driver, extension
 
@@ -65,9 +65,12 @@ class RatingModule(abc.ABC):
 
 def module_classes() -> dict[str, type[RatingModule]]:
     """Every installed rating module class, by name (sorted by name)."""
-    manager = extension.ExtensionManager(NAMESPACE, invoke_on_load=False)
+    manager: extension.ExtensionManager[Any] = extension.ExtensionManager(
+        NAMESPACE, invoke_on_load=False
+    )
     return {ext.name: ext.plugin for ext in sorted(manager, key=lambda e: e.name)}
 
 
 def get_module_class(name: str) -> type[RatingModule]:
-    return driver.DriverManager(NAMESPACE, name, invoke_on_load=False).driver
+    manager: driver.DriverManager[Any] = driver.DriverManager(NAMESPACE, name, invoke_on_load=False)
+    return cast("type[RatingModule]", manager.driver)
