@@ -79,7 +79,7 @@ class _LoopService(cotyledon.Service):
     def __init__(self, worker_id: Any, conf: cfg.ConfigOpts) -> None:
         super().__init__(worker_id)
         self.conf = conf
-        self.worker_id = int(worker_id)
+        self.index = int(worker_id)
         self._stop = threading.Event()
 
     def terminate(self) -> None:
@@ -114,7 +114,7 @@ class ProcessorService(_LoopService):
     name = "cloudkitty-processor: rating worker"
 
     def setup(self) -> None:
-        self.deps = build_deps(self.conf, self.worker_id)
+        self.deps = build_deps(self.conf, self.index)
         self.deps.locks.start()
         self.worker = worker.ProcessingWorker(self.deps, stop=self._stop)
 
@@ -134,7 +134,7 @@ class ReprocessorService(_LoopService):
     name = "cloudkitty-processor: reprocessing worker"
 
     def setup(self) -> None:
-        self.deps = build_deps(self.conf, self.worker_id + 1000)
+        self.deps = build_deps(self.conf, self.index + 1000)
         self.deps.locks.start()
         repository = ReprocessingRepository(self.deps.states.db)
         self.worker = reprocessing.ReprocessingWorker(self.deps, repository, stop=self._stop)
