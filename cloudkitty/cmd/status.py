@@ -60,9 +60,15 @@ class Checks(upgradecheck.UpgradeCommands):
         if not os.path.exists(path):
             return Result(Code.FAILURE, f"[collect] metrics_conf {path} does not exist")
         try:
-            from cloudkitty.collector import metrics
+            from cloudkitty.collector import base, metrics
 
-            metrics.load_metrics_file(path, cfg.CONF)
+            collector = base.collector_class(cfg.CONF.collect.collector)
+            metrics.load_metrics(
+                path,
+                scope_key=cfg.CONF.collect.scope_key,
+                extra_args=collector.EXTRA_ARGS,
+                check=collector.check_definition,
+            )
         except exceptions.ConfigError as error:
             return Result(Code.FAILURE, str(error))
         return Result(Code.SUCCESS, f"{path} is valid")
