@@ -360,3 +360,28 @@ rated_points_daily = sa.Table(
     **_BINARY_TEXT,
 )
 sa.Index(None, rated_points_daily.c.day)
+
+# --- scope reset requests (PUT /v2/scope) -------------------------------------
+#
+# The API records a reset here and a processor performs it under the scope
+# lock (cloudkitty/orchestrator/resets.py). A table instead of an RPC cast:
+# the request survives a processor restart, any processor (on any host) can
+# pick it up, and the API needs no message broker. ``done_at`` is NULL until
+# the reset was applied; the scope columns are those of the state row the
+# request was made for.
+scope_reset_requests = sa.Table(
+    "scope_reset_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("identifier", sa.String(256), nullable=False),
+    sa.Column("scope_key", sa.String(40), nullable=True),
+    sa.Column("fetcher", sa.String(40), nullable=True),
+    sa.Column("collector", sa.String(40), nullable=True),
+    # Rating restarts with the period starting at this time.
+    sa.Column("reset_timestamp", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=True),
+    sa.Column("done_at", UTCDateTime, nullable=True),
+)
+# Processors look for the pending requests (done_at IS NULL) every sweep.
+sa.Index(None, scope_reset_requests.c.done_at)

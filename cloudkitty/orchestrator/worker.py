@@ -30,7 +30,7 @@ from oslo_log import log
 from cloudkitty import exceptions
 from cloudkitty.collector.base import InvalidQuantity
 from cloudkitty.dataframe import DataFrame, DataPoint
-from cloudkitty.orchestrator import locks, skip
+from cloudkitty.orchestrator import locks, resets, skip
 from cloudkitty.orchestrator import telemetry as tm
 from cloudkitty.rating.pipeline import Pipeline
 from cloudkitty.storage.state import ScopeDefaults, ScopeIdentity, ScopeState, StateRepository
@@ -141,6 +141,8 @@ class ProcessingWorker:
     def sweep(self) -> SweepResult:
         """Rate everything due, period after period, until caught up."""
         result = SweepResult()
+        # Resets first: they move states back, which changes what is due.
+        resets.apply_pending_resets(self.deps)
         try:
             scope_ids = list(dict.fromkeys(self.deps.fetcher.get_scopes()))
         except exceptions.CloudkittyError as error:
