@@ -68,7 +68,7 @@ def _write(value: Any, out: list[str], date_format: DateFormat) -> None:
 def dumps(value: Any, naive_dates: bool = False) -> str:
     """JSON text of ``value``; see the module docstring."""
     out: list[str] = []
-    _write(value, out, tz.v1_format if naive_dates else tz.v2_format)  # type: ignore[arg-type]
+    _write(value, out, tz.v1_format if naive_dates else tz.v2_format)
     return "".join(out)
 
 

@@ -123,15 +123,15 @@ class QueryParams:
             self.integer("limit", DEFAULT_LIMIT, 1),
         )
 
-    def datetime(self, name: str) -> datetime.datetime | None:
+    def date(self, name: str) -> datetime.datetime | None:
         text = self.single(name)
         return None if text is None else parse_date(text, name)
 
     def period(self) -> tuple[datetime.datetime, datetime.datetime]:
         """``begin``/``end``; missing ones default to the current UTC month."""
         now = tz.utcnow()
-        begin = self.datetime("begin") or tz.month_start(now)
-        end = self.datetime("end") or tz.next_month(now)
+        begin = self.date("begin") or tz.month_start(now)
+        end = self.date("end") or tz.next_month(now)
         return begin, end
 
 
