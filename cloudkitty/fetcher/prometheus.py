@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 from oslo_config import cfg
 
 from cloudkitty import exceptions
-from cloudkitty.collector import base as collector_base
 from cloudkitty.conf import fetcher_prometheus
 from cloudkitty.fetcher import base
 from cloudkitty.utils import prometheus_api, tz
@@ -65,7 +64,7 @@ class PrometheusFetcher(base.Fetcher):
     def get_scopes(self, at: datetime.datetime | None = None) -> list[str]:
         try:
             items = self.client.query(self.build_query(), at or tz.utcnow())
-        except collector_base.CollectError as exc:
+        except exceptions.SourceError as exc:
             raise base.FetcherError(f"prometheus fetcher: {exc}", exc) from exc
         scopes = {item["metric"].get(self.options.scope_attribute) for item in items}
         # Series without the label have no scope to rate.
