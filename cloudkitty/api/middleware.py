@@ -6,7 +6,8 @@ from typing import Any
 
 from keystonemiddleware import auth_token
 
-PUBLIC_ROUTES = frozenset({"/", "/v1", "/v2"})
+#: Version discovery and the OpenAPI document need no token.
+PUBLIC_ROUTES = frozenset({"/", "/v1", "/v2", "/openapi.yaml", "/openapi.json"})
 
 
 class AuthTokenMiddleware(auth_token.AuthProtocol):

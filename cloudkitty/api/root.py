@@ -8,6 +8,7 @@ import pecan
 from oslo_config import cfg
 from pecan import rest
 
+from cloudkitty.api import openapi
 from cloudkitty.api.v1 import controllers as v1
 from cloudkitty.api.v2 import controllers as v2
 
@@ -39,3 +40,8 @@ class RootController(rest.RestController):
     @pecan.expose("json")
     def get(self) -> dict[str, Any]:
         return {"versions": _versions()}
+
+
+# Attribute names cannot hold a dot: the document routes are attached by name.
+pecan.route(RootController, "openapi.yaml", openapi.YAMLController())
+pecan.route(RootController, "openapi.json", openapi.JSONController())

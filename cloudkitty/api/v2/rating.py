@@ -11,6 +11,7 @@ from pecan import rest
 from cloudkitty import exceptions
 from cloudkitty.api import modules
 from cloudkitty.api.errors import v2_expose
+from cloudkitty.api.v2 import encoding
 from cloudkitty.policies.enforcer import authorize
 
 _UPDATABLE = {"enabled", "priority"}
@@ -70,8 +71,8 @@ class ModulesController(rest.RestController):
             modules.update_module(module_id, enabled, priority)
         except exceptions.NotFound:
             raise exceptions.NotFound(f"Module '{module_id}' not found") from None
-        pecan.response.status = 204
-        return None
+        # A 204 carries no body (the JSON renderer would write "null").
+        return encoding.no_content()
 
 
 class RatingController(rest.RestController):
