@@ -65,4 +65,19 @@ opts = [
         help="Longest wait, in seconds, before retrying a scope whose last period failed "
         "(the wait doubles from one period-independent minute up to this).",
     ),
+    cfg.PortOpt(
+        "metrics_port",
+        default=0,
+        help="Port of the Prometheus exporter of cloudkitty-processor: its master "
+        "process serves /metrics with the figures of every worker (periods and points "
+        "rated, collection time and errors, rating lag per scope). 0 disables it; 9889 "
+        "is the suggested port. Workers share their figures through files in "
+        "PROMETHEUS_MULTIPROC_DIR (a private temporary directory when unset).",
+    ),
+    cfg.HostAddressOpt(
+        "metrics_host",
+        default="127.0.0.1",
+        help="Address the processor's Prometheus exporter listens on (see metrics_port); "
+        "0.0.0.0 lets a remote Prometheus scrape it.",
+    ),
 ]
