@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pecan
@@ -15,6 +16,9 @@ from cloudkitty.storage import base as storage_base
 
 QUERY = ("begin", "end", "filters", "offset", "limit")
 NOT_FOUND = "No resource found for provided filters."
+#: Integer digits of the rated data columns: 22 for quantities, 12 for prices.
+QTY_LIMIT = Decimal(10) ** 22
+PRICE_LIMIT = Decimal(10) ** 12
 
 
 def parse_frames(body: dict[str, Any]) -> list[DataFrame]:
@@ -29,10 +33,27 @@ def parse_frames(body: dict[str, Any]) -> list[DataFrame]:
     frames = []
     for index, item in enumerate(raw):
         try:
-            frames.append(DataFrame.from_dict(item))
+            frame = DataFrame.from_dict(item)
         except exceptions.InvalidInput as error:
             raise params.invalid(str(error), f"dataframes[{index}]") from None
+        _check_magnitudes(frame, index)
+        frames.append(frame)
     return frames
+
+
+def _check_magnitudes(frame: DataFrame, index: int) -> None:
+    """Quantities and prices must fit their columns (NUMERIC(38,16) and
+    NUMERIC(40,28)): a larger one failed in the database as a 500."""
+    for metric_type, point in frame.iterpoints():
+        for what, value, limit in (
+            ("qty", point.qty, QTY_LIMIT),
+            ("price", point.price, PRICE_LIMIT),
+        ):
+            if abs(value) >= limit:
+                raise params.invalid(
+                    f"{what} must be smaller than {limit:.0e} in absolute value",
+                    f"dataframes[{index}].usage.{metric_type}",
+                )
 
 
 class DataFramesController(rest.RestController):

@@ -24,6 +24,7 @@ from cloudkitty.utils import tz
 EXTRA_KEYS = "extra keys not allowed"
 DEFAULT_OFFSET = 0
 DEFAULT_LIMIT = 100
+MAX_INTEGER = 2**63 - 1
 
 
 def invalid(message: str, path: str) -> exceptions.InvalidInput:
@@ -105,6 +106,9 @@ class QueryParams:
             raise invalid("expected int", name) from None
         if value < minimum:
             raise invalid(f"value must be at least {minimum}", name)
+        if value > MAX_INTEGER:
+            # Databases bind 64-bit integers; a larger one failed as a 500.
+            raise invalid(f"value must be at most {MAX_INTEGER}", name)
         return value
 
     def flags(self, name: str) -> list[bool] | None:
