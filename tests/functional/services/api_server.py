@@ -25,24 +25,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(path: str, db_url: str, port: int, extra: str = "") -> None:
+def write_config(
+    path: str, db_url: str, port: int, extra: str = "", auth_strategy: str = "noauth"
+) -> None:
     with open(path, "w") as handle:
         handle.write(
-            "[DEFAULT]\nauth_strategy = noauth\n"
+            f"[DEFAULT]\nauth_strategy = {auth_strategy}\n"
             f"[database]\nconnection = {db_url}\n"
             f"[api]\nhost = 127.0.0.1\nport = {port}\n" + extra
         )
 
 
 @contextlib.contextmanager
-def running_api(db_url: str, extra_config: str = "", migrate_db: bool = True) -> Iterator[str]:
-    """Run ``cloudkitty-api`` on a free port; yield its base URL."""
+def running_api(
+    db_url: str, extra_config: str = "", migrate_db: bool = True, auth_strategy: str = "noauth"
+) -> Iterator[str]:
+    """Run ``cloudkitty-api`` on a free port; yield its base URL.
+
+    ``auth_strategy="keystone"`` needs a ``[keystone_authtoken]`` section in
+    ``extra_config``."""
     if migrate_db:
         migrate.upgrade(db_url)
     workdir = tempfile.mkdtemp(prefix="ck-api-")
     port = free_port()
     config = os.path.join(workdir, "cloudkitty.conf")
-    write_config(config, db_url, port, extra_config)
+    write_config(config, db_url, port, extra_config, auth_strategy)
     log_path = os.path.join(workdir, "api.log")
     script = shutil.which("cloudkitty-api", path=os.path.dirname(sys.executable))
     command = [script] if script else [sys.executable, "-m", "cloudkitty.cmd.api"]
