@@ -240,6 +240,7 @@ ROUTES = [
     Route("GET", "/v1/info/metrics", ANY, 200),
     Route("GET", "/v1/info/metrics/instance", ANY, 200),
     Route("GET", "/v1/info/services", ANY, 200),
+    Route("GET", "/v1/collector", ANY, 204),  # upstream's routing stub, no policy
     Route(
         "POST",
         "/v1/rating/quote",
@@ -270,6 +271,7 @@ ROUTES = [
     Route("GET", f"{PYSCRIPTS}/scripts", ADMIN, 200),
     Route("GET", "/v2/scope", ADMIN, 200),
     Route("GET", "/v2/task/reprocesses", ADMIN, 200),
+    Route("GET", "/v2/task/reprocesses/{A}", ADMIN, 200),
     Route("GET", "/v2/rating/modules", ADMIN, 200),
     Route("GET", "/v2/rating/modules/hashmap", ADMIN, 200),
     # admin writes (refused writes must change nothing)
