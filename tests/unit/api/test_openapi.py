@@ -303,7 +303,8 @@ class Probe:
             self.api.post(f"/v1/collector/mappings/col/{service}")
             return service
         if kind == "scripts":
-            body = {"name": self.unique("script"), "data": "a = 0"}
+            # Not started yet: every attribute stays updatable.
+            body = {"name": self.unique("script"), "data": "a = 0", "start": "2999-01-01"}
             response = self.api.post_json(f"{PYSCRIPTS}/scripts", body)
             return str(response.json["script_id"])
         bodies: dict[str, dict[str, Any]] = {
