@@ -80,6 +80,38 @@ def _parse_decimal_text(text: str, original: Any) -> Fraction:
     return Fraction(number)
 
 
+#: Wide enough that ``normalize`` never rounds a parsed value.
+_EXACT = decimal.Context(
+    prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[]
+)
+_DECIMAL_ZERO = Decimal(0)
+
+
+def decimal_from_text(text: str) -> Decimal:
+    """``to_decimal(parse_number(text))`` for a decimal string, without the
+    detour through ``Fraction`` (a third of the collection CPU per point).
+
+    Same result, digit for digit: integers come out with exponent 0,
+    other values without trailing fractional zeros. Raises ValueError like
+    ``parse_number``; fraction strings (``"1/3"``) go through it.
+    """
+    if "/" in text:
+        return to_decimal(parse_number(text))
+    try:
+        number = Decimal(text)  # ignores surrounding whitespace, like strip()
+    except decimal.InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not a finite number")
+    if not number:
+        return _DECIMAL_ZERO  # "-0.0" is 0, as from a Fraction
+    # Under _EXACT, normalize only drops trailing zeros: it cannot round.
+    number = number.normalize(_EXACT)
+    if number.as_tuple().exponent > 0:  # type: ignore[operator]
+        return Decimal(int(number))  # 1E+3 -> 1000, as to_decimal spells it
+    return number
+
+
 def to_decimal(value: Fraction) -> Decimal:
     """The Decimal equal to ``value`` when it has a finite decimal expansion
     (denominator made of 2s and 5s), else rounded to INEXACT_DIGITS digits."""

@@ -109,3 +109,58 @@ def test_map_mutator_matches_exact_numbers_and_defaults_to_zero():
 def test_convert_accepts_int_and_fraction():
     assert units.convert(3, Fraction(1, 2)) == Decimal("1.5")
     assert units.convert(Fraction(1, 4)) == Decimal("0.25")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0",
+        "-0.0",
+        "1",
+        "1.50",
+        "-1.50",
+        "1e3",
+        "1E+6",
+        "1.000e2",
+        "1e-3",
+        " 2.5 ",
+        "+3",
+        "120.50",
+        "5e-1",
+        "0e5",
+        "1_000",
+        "1/4",
+        " 1 / 8",
+        "1/3",
+        "1e400",
+        "1e-400",
+        "123456789012345678901234567890123456789.000100",
+    ],
+)
+def test_decimal_from_text_is_the_exact_path_digit_for_digit(text):
+    # Same coefficient and exponent, not only the same value: what the
+    # Fraction path returns is what users saw before the fast path.
+    expected = units.to_decimal(units.parse_number(text))
+    assert units.decimal_from_text(text).as_tuple() == expected.as_tuple()
+
+
+def test_decimal_from_text_matches_the_exact_path_on_random_texts():
+    import random
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 40)))
+        cut = rng.randint(0, len(digits))
+        text = f"{'-' if rng.random() < 0.3 else ''}{digits[:cut]}.{digits[cut:]}".rstrip(".")
+        if text in ("", "-"):
+            continue
+        if rng.random() < 0.3:
+            text += f"e{rng.randint(-40, 40)}"
+        expected = units.to_decimal(units.parse_number(text))
+        assert units.decimal_from_text(text).as_tuple() == expected.as_tuple(), text
+
+
+@pytest.mark.parametrize("text", ["abc", "", "NaN", "inf", "-Infinity", "sNaN", "1/0", "1/"])
+def test_decimal_from_text_rejects_like_parse_number(text):
+    with pytest.raises(ValueError):
+        units.decimal_from_text(text)
