@@ -146,7 +146,14 @@ def load_metrics(
     except OSError as exc:
         raise exceptions.ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        raise exceptions.ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        # One line (the processor prints it as its only message): PyYAML's
+        # own text spans several lines with the file name repeated.
+        problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+        if problem and mark is not None:
+            detail = f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+        else:
+            detail = " ".join(str(exc).split())
+        raise exceptions.ConfigError(f"{path}: invalid YAML: {detail}") from exc
     return parse_metrics(data, scope_key=scope_key, extra_args=extra_args, check=check, source=path)
 
 

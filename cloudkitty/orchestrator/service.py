@@ -16,6 +16,7 @@ from typing import Any
 import cotyledon
 from oslo_config import cfg
 from oslo_log import log
+from sqlalchemy import exc as sa_exc
 
 from cloudkitty import exceptions
 from cloudkitty.collector import base as collector_base
@@ -117,13 +118,27 @@ class ProcessorService(_LoopService):
         self.deps = build_deps(self.conf, self.index)
         self.deps.locks.start()
         self.worker = worker.ProcessingWorker(self.deps, stop=self._stop)
+        self._failures = 0  # sweeps failed in a row without rating anything
 
     def step(self) -> float:
+        rated_before = self.worker.periods_rated
         try:
             result = self.worker.sweep()
-        except Exception:  # a bug or an outage must not kill the worker
-            LOG.exception("Processing sweep failed; retrying later")
-            return float(min(self.deps.period, 60))
+        except Exception as error:  # a bug or an outage must not kill the worker
+            # A database blip (server restart, dropped sessions) used to
+            # pause rating for a whole minute each time: retry after 1 s,
+            # doubling while sweeps fail without rating anything.
+            if self.worker.periods_rated > rated_before:
+                self._failures = 0
+            self._failures += 1
+            wait = float(min(2 ** (self._failures - 1), self.deps.period, 60))
+            if isinstance(error, sa_exc.DBAPIError):
+                cause = " ".join(str(error.orig).split())  # the driver's words, one line
+                LOG.error("Processing sweep interrupted, retrying in %.0f s: %s", wait, cause)
+            else:
+                LOG.exception("Processing sweep failed; retrying in %.0f s", wait)
+            return wait
+        self._failures = 0
         return idle_seconds(result, self.deps.period, tz.utcnow())
 
     def teardown(self) -> None:

@@ -92,6 +92,8 @@ class ProcessingWorker:
             if d.skip_datapoints_expression
         }
         self._logged_errors: dict[str, str] = {}
+        #: scope-periods committed since start; survives a sweep that raises
+        self.periods_rated = 0
 
     # -- scheduling --------------------------------------------------------
 
@@ -194,6 +196,11 @@ class ProcessingWorker:
                     lock_objects.append(lock)
                     held.append(item)
             held = self._still_due(held)
+            if len(held) < len(batch):
+                # Another worker holds or just rated some of these scopes:
+                # look again soon. Noting nothing made a worker that lost
+                # the race idle up to MAX_IDLE while work was left.
+                _note_next(result, self.deps.clock())
             if not held:
                 return 0
             return self._rate_locked(held, pipeline, result)
@@ -248,8 +255,10 @@ class ProcessingWorker:
                 self._fail(item, error, result)
                 continue
             except _StateMoved:
+                _note_next(result, self.deps.clock())  # as above: look again soon
                 continue
             rated += 1
+            self.periods_rated += 1
             result.periods_rated += 1
             result.points_rated += points
         return rated
@@ -335,21 +344,33 @@ class ProcessingWorker:
         cause = getattr(error, "cause", None)
         message = f"{error} (cause: {cause!r})" if cause is not None else str(error)
         scope_id = item.identity.scope_id
-        if self._logged_errors.get(scope_id) != message:
+        # Once per scope, period and kind of error: the text may change from
+        # one retry to the next (a query quoting the batch's scopes in
+        # shuffled order), which used to log the same outage on every retry.
+        log_key = f"{item.start.isoformat()} {type(error).__name__}"
+        if self._logged_errors.get(scope_id) != log_key:
             LOG.error(
                 "Scope %s, period %s not rated: %s", scope_id, item.start.isoformat(), message
             )
-            self._logged_errors[scope_id] = message
+            self._logged_errors[scope_id] = log_key
         tm.COLLECT_ERRORS.labels(cause=type(error).__name__).inc()
         initial = item.previous
         if initial is None:
             initial = item.start - datetime.timedelta(seconds=self.deps.period)
+        state = None
         try:
-            self.deps.states.record_error(
+            state = self.deps.states.record_error(
                 item.identity, message, initial_timestamp=initial, at=self.deps.clock()
             )
         except Exception:  # the DB may be the thing that is down
             LOG.warning("Could not record the error of scope %s", scope_id, exc_info=True)
+        # Wake up for the retry: a sweep whose batches all failed used to
+        # report nothing due and idle up to MAX_IDLE, far past the backoff.
+        retry_at = self._backoff_until(state) if state is not None else None
+        if retry_at is None:
+            delay = min(FIRST_BACKOFF, self.deps.backoff_max)
+            retry_at = self.deps.clock() + datetime.timedelta(seconds=delay)
+        _note_next(result, retry_at)
 
 
 class _StateMoved(Exception):
