@@ -361,6 +361,55 @@ rated_points_daily = sa.Table(
 )
 sa.Index(None, rated_points_daily.c.day)
 
+# Sums over a whole month of one series, or a day of every series: more
+# integer digits than SUM_* (34 for quantities, 24 for prices), enough for
+# any number of points a month or a day can hold.
+TOTAL_QTY = ExactDecimal(50, 16)
+TOTAL_PRICE = ExactDecimal(52, 28)
+
+# Per series and UTC month (first instant of the month), without the time
+# keys: serves summaries that neither group nor filter by them, which is
+# every month-wide portal view (per project, per type, per resource). One
+# row per series a month keeps a month query at "number of series" rows.
+rated_points_monthly = sa.Table(
+    "rated_points_monthly",
+    metadata,
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "series_id",
+        _BIGID,
+        sa.ForeignKey("rated_series.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("month", UTCDateTime, nullable=False),
+    sa.Column("qty", TOTAL_QTY, nullable=False),
+    sa.Column("price", TOTAL_PRICE, nullable=False),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.UniqueConstraint("series_id", "month"),
+    **_BINARY_TEXT,
+)
+sa.Index(None, rated_points_monthly.c.month)
+
+# Per UTC day, metric type and time keys, summed over every series: serves
+# the summaries that need no series attribute (no attribute groupby or
+# filter), e.g. an admin's costs per day or per type, in a few rows a day
+# whatever the number of projects and resources. The unique key leads with
+# the day, so it is also the index of day windows.
+rated_types_daily = sa.Table(
+    "rated_types_daily",
+    metadata,
+    sa.Column("id", _BIGID, primary_key=True, autoincrement=True),
+    sa.Column("day", UTCDateTime, nullable=False),
+    sa.Column("type", sa.String(255), nullable=False),
+    sa.Column("time_key", sa.String(160), nullable=False),
+    *_time_keys(),
+    sa.Column("qty", TOTAL_QTY, nullable=False),
+    sa.Column("price", TOTAL_PRICE, nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("day", "type", "time_key"),
+    **_BINARY_TEXT,
+)
+
 # --- scope reset requests (PUT /v2/scope) -------------------------------------
 #
 # The API records a reset here and a processor performs it under the scope

@@ -33,7 +33,14 @@ if TYPE_CHECKING:
 SERIES = tables.rated_series
 ATTRS = tables.rated_series_attributes
 POINTS = tables.rated_points
-_TABLES = (SERIES, ATTRS, POINTS, tables.rated_points_daily)
+_TABLES = (
+    SERIES,
+    ATTRS,
+    POINTS,
+    tables.rated_points_daily,
+    tables.rated_points_monthly,
+    tables.rated_types_daily,
+)
 _QTY = decimal.Decimal(1).scaleb(-tables.QTY.scale)
 _PRICE = decimal.Decimal(1).scaleb(-tables.PRICE.scale)
 # Hashes per IN (...) list: few round trips, within every driver's limits.
@@ -50,7 +57,7 @@ def _utc(value: datetime.datetime | None) -> datetime.datetime | None:
 
 
 class SQLStorage(base.StorageBackend):
-    """Rated data as series + points + daily rollups (see db/tables.py)."""
+    """Rated data as series + points + rollups (see db/tables.py)."""
 
     name: ClassVar[str] = "sqlalchemy"
     supports_transactions: ClassVar[bool] = True
@@ -68,8 +75,8 @@ class SQLStorage(base.StorageBackend):
             db = Database.from_conf(conf)
         super().__init__(conf, db)  # type: ignore[arg-type]
         self.database: Database = db
-        # Summaries read whole days from the rollups; False reads points only
-        # (benchmarks compare the two; results are identical).
+        # Summaries read whole months and days from the rollups; False reads
+        # points only (tests and benchmarks compare the two: same results).
         self.use_rollups = use_rollups
 
     # -- transactions ------------------------------------------------------
@@ -112,22 +119,38 @@ class SQLStorage(base.StorageBackend):
         *,
         conn: Connection | None = None,
     ) -> int:
-        encoder = codec.SeriesEncoder(scope_id)
+        return self.push_scopes([(scope_id, frames)], conn=conn)
+
+    def push_scopes(
+        self,
+        pushes: Iterable[tuple[str | None, Iterable[DataFrame]]],
+        *,
+        conn: Connection | None = None,
+    ) -> int:
+        """One series lookup, one COPY and one upsert per rollup level for
+        the frames of every scope: a processor batch of 200 scopes paid
+        ~15 statements and a commit per scope (~40 ms on PostgreSQL)."""
+        series: dict[str, codec.Series] = {}
         staged = []
-        for frame in frames:
-            for metric_type, point in frame.iterpoints():
-                series_hash, times = encoder.encode(metric_type, point)
-                staged.append((series_hash, frame.start, frame.end, point, times))
+        for scope_id, frames in pushes:
+            encoder = codec.SeriesEncoder(scope_id)
+            for frame in frames:
+                for metric_type, point in frame.iterpoints():
+                    series_hash, times = encoder.encode(metric_type, point)
+                    staged.append((series_hash, frame.start, frame.end, point, times))
+            series.update(encoder.series)
         if not staged:
             return 0
         with self._writing(conn) as tx:
-            ids = self._series_ids(tx, encoder.series)
+            ids = self._series_ids(tx, series)
             accumulator = rollup.Accumulator()
             rows = []
             for series_hash, begin, end, point, times in staged:
                 series_id = ids[series_hash]
                 rows.append(codec.to_db_point(series_id, begin, end, point, times))
-                accumulator.add(series_id, begin, times, point.qty, point.price)
+                accumulator.add(
+                    series_id, series[series_hash].type, begin, times, point.qty, point.price
+                )
             bulk.insert_rows(tx, POINTS, rows)
             rollup.add(tx, accumulator)
         return len(staged)
@@ -177,13 +200,20 @@ class SQLStorage(base.StorageBackend):
         begin, end = _utc(begin), _utc(end)
         selected = Filters.build(filters)
         with self._writing(conn) as tx:
-            result = tx.execute(
-                POINTS.delete().where(
-                    *in_window(POINTS.c.begin, begin, end), *selected.conditions(POINTS)
-                )
-            )
-            rollup.after_delete(tx, selected, begin, end)
-        return int(result.rowcount or 0)
+            selected = selected.resolved(tx)
+            if selected.series_ids == []:
+                return 0  # no series matches: nothing to read, nothing to lock
+            # The rollups lose exactly what goes: read it before it goes.
+            removed = rollup.removed(tx, selected, begin, end)
+            conditions = [*in_window(POINTS.c.begin, begin, end), *selected.conditions(POINTS)]
+            if dialect.locks_scanned_rows(tx.dialect.name):
+                ids = tx.execute(sa.select(POINTS.c.id).where(*conditions)).scalars().all()
+                bulk.delete_ids(tx, POINTS, ids)
+                deleted = len(ids)
+            else:
+                deleted = int(tx.execute(POINTS.delete().where(*conditions)).rowcount or 0)
+            rollup.subtract(tx, removed)
+        return deleted
 
     # -- reads -------------------------------------------------------------
 

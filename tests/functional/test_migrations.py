@@ -140,6 +140,13 @@ def test_mysql_rated_tables_compare_bytes(empty_url: str) -> None:
     finally:
         engine.dispose()
     assert {r[0]: r[1] for r in rows} == dict.fromkeys(
-        ("rated_series", "rated_series_attributes", "rated_points", "rated_points_daily"),
+        (
+            "rated_series",
+            "rated_series_attributes",
+            "rated_points",
+            "rated_points_daily",
+            "rated_points_monthly",
+            "rated_types_daily",
+        ),
         "utf8mb4_bin",
     )

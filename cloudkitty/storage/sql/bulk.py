@@ -23,6 +23,10 @@ from cloudkitty.utils import tz
 # Rows per statement: PostgreSQL allows 65535 bind parameters, SQLite
 # 32766; our widest row has 11 columns.
 ROWS_PER_STATEMENT = 1000
+# Below this many rows a PostgreSQL upsert is one batched statement: the
+# stage costs four round trips (create, COPY, upsert, truncate) per table,
+# which is what a processor's one-period push of a few series would pay.
+STAGE_MIN_ROWS = 200
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -49,6 +53,10 @@ def _copy_text(column: sa.Column, dialect: Any) -> Callable[[Any], str]:
 
 def _can_copy(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2"
+
+
+def _use_stage(conn: Connection, rows: Sequence[Any]) -> bool:
+    return len(rows) >= STAGE_MIN_ROWS and _can_copy(conn)
 
 
 def _copy(
@@ -132,7 +140,7 @@ def insert_missing(
     if not rows:
         return
     name = conn.dialect.name
-    if _can_copy(conn):
+    if _use_stage(conn, rows):
         _through_stage(
             conn,
             table,
@@ -164,7 +172,7 @@ def upsert_sums(
     if not rows:
         return
     name = conn.dialect.name
-    if _can_copy(conn):
+    if _use_stage(conn, rows):
         _through_stage(
             conn,
             table,
@@ -178,3 +186,19 @@ def upsert_sums(
     stmt = dialect.upsert_add(name, table, unique_cols, decimal_cols, int_cols)
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         conn.execute(stmt, list(rows[start : start + ROWS_PER_STATEMENT]))
+
+
+def delete_ids(conn: Connection, table: sa.Table, ids: Sequence[int]) -> None:
+    """Delete rows by primary key, in key order.
+
+    Used where a DELETE by range would run from a secondary index: InnoDB
+    locks every row such a scan passes, including other scopes' rows that
+    concurrent pushes hold, which deadlocks. By id, only the rows deleted
+    are locked. The ids are literals: no bind parameter limit applies.
+    """
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), ROWS_PER_STATEMENT):
+        chunk: Any = sa.bindparam(
+            None, ordered[start : start + ROWS_PER_STATEMENT], expanding=True, literal_execute=True
+        )
+        conn.execute(table.delete().where(table.c.id.in_(chunk)))

@@ -59,6 +59,13 @@ def prepare(conn: Connection) -> None:
     raw.create_function("ck_dadd", 2, _decimal_add, deterministic=True)  # type: ignore[union-attr]
 
 
+def locks_scanned_rows(name: str) -> bool:
+    """True where a DELETE locks every row its index scan passes (InnoDB
+    at repeatable read), not only the rows it deletes: big deletes then go
+    by primary key so concurrent writers of other scopes are not caught."""
+    return name in ("mysql", "mariadb")
+
+
 def dsum(name: str, column: Any) -> Any:
     """Exact SUM of a decimal column for dialect ``name``."""
     if name == "sqlite":

@@ -9,9 +9,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from cloudkitty.dataframe import DataFrame, DataPoint
+from cloudkitty.db import tables
 from cloudkitty.db.engine import Database
+from cloudkitty.storage.sql import rollup
 from cloudkitty.storage.sqlalchemy import SQLStorage
 
 D = decimal.Decimal
@@ -69,6 +72,28 @@ def hourly(
             )
         )
     return frames
+
+
+ROLLUPS = (tables.rated_points_daily, tables.rated_points_monthly, tables.rated_types_daily)
+
+
+def rollup_rows(storage: SQLStorage) -> list[list[tuple]]:
+    """Every row of the three rollup levels without its id, in key order."""
+    result = []
+    with storage.database.connect() as conn:
+        for table in ROLLUPS:
+            cols = [c for c in table.c if c.name != "id"]
+            rows = conn.execute(sa.select(*cols).order_by(*cols))
+            result.append([tuple(r) for r in rows])
+    return result
+
+
+def assert_rollups_match_points(storage: SQLStorage) -> None:
+    """The rollups are what a rebuild from the points gives, to the digit."""
+    before = rollup_rows(storage)
+    with storage.database.begin() as conn:
+        rollup.rebuild(conn)
+    assert rollup_rows(storage) == before
 
 
 @pytest.fixture

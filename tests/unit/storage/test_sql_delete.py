@@ -6,12 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from cloudkitty.db import tables
-from cloudkitty.storage.sql import rollup
 from cloudkitty.storage.sqlalchemy import SQLStorage
-from tests.unit.storage.conftest import DAY, HOUR, T0, D, hourly
+from tests.unit.storage.conftest import DAY, HOUR, T0, D, assert_rollups_match_points, hourly
 
 USAGE = {
     "cpu": [("p1", "vm1", "1", "1"), ("p2", "vm2", "10", "1")],
@@ -30,24 +27,6 @@ def _per_project(storage: SQLStorage, begin: Any = None, end: Any = None) -> dic
     return {r["project_id"]: r["qty"] for r in result["results"]}
 
 
-def _daily_rows(storage: SQLStorage) -> list[tuple]:
-    table = tables.rated_points_daily
-    with storage.database.connect() as conn:
-        rows = conn.execute(
-            sa.select(table.c.series_id, table.c.day, table.c.qty, table.c.points).order_by(
-                table.c.series_id, table.c.day
-            )
-        )
-        return [tuple(r) for r in rows]
-
-
-def _assert_rollups_match_points(storage: SQLStorage) -> None:
-    before = _daily_rows(storage)
-    with storage.database.begin() as conn:
-        rollup.rebuild(conn)
-    assert before == _daily_rows(storage)
-
-
 def test_delete_one_scope_window(filled: SQLStorage, raw_storage: SQLStorage) -> None:
     deleted = filled.delete(T0 + 5 * HOUR, T0 + 50 * HOUR, {"project_id": "p1"})
     assert deleted == 45 * 2
@@ -58,7 +37,7 @@ def test_delete_one_scope_window(filled: SQLStorage, raw_storage: SQLStorage) ->
     assert (
         filled.retrieve(T0 + 50 * HOUR, T0 + 51 * HOUR, filters={"project_id": "p1"})["total"] == 2
     )
-    _assert_rollups_match_points(filled)
+    assert_rollups_match_points(filled)
     for begin, end in ((T0, T0 + 3 * DAY), (T0 + 3 * HOUR, T0 + 60 * HOUR)):
         assert filled.total(["project_id"], begin, end) == raw_storage.total(
             ["project_id"], begin, end
@@ -68,13 +47,13 @@ def test_delete_one_scope_window(filled: SQLStorage, raw_storage: SQLStorage) ->
 def test_delete_until_the_end_of_time(filled: SQLStorage) -> None:
     assert filled.delete(T0 + 30 * HOUR, None, {"project_id": "p2"}) == 42
     assert _per_project(filled) == {"p1": D(101 * 72), "p2": D(10 * 30)}
-    _assert_rollups_match_points(filled)
+    assert_rollups_match_points(filled)
 
 
 def test_delete_everything_of_a_scope(filled: SQLStorage) -> None:
     filled.delete(None, None, {"project_id": ["p2"]})
     assert _per_project(filled) == {"p1": D(101 * 72)}
-    _assert_rollups_match_points(filled)
+    assert_rollups_match_points(filled)
 
 
 def test_delete_by_type_and_time_key(filled: SQLStorage) -> None:
@@ -84,13 +63,13 @@ def test_delete_by_type_and_time_key(filled: SQLStorage) -> None:
     assert ("ram", "123") not in rows
     assert rows[("ram", "122")] == D(2400)
     assert rows[("cpu", "123")] == D(11 * 24)
-    _assert_rollups_match_points(filled)
+    assert_rollups_match_points(filled)
 
 
 def test_delete_whole_days_only(filled: SQLStorage) -> None:
     filled.delete(T0 + DAY, T0 + 2 * DAY)
     assert _per_project(filled) == {"p1": D(101 * 48), "p2": D(10 * 48)}
-    _assert_rollups_match_points(filled)
+    assert_rollups_match_points(filled)
 
 
 def test_delete_nothing(filled: SQLStorage) -> None:
@@ -116,4 +95,4 @@ def test_push_after_delete_restores_the_same_totals(filled: SQLStorage) -> None:
     )
     filled.push(frames, "p1")
     assert filled.total(["project_id", "type"], None, None) == before
-    _assert_rollups_match_points(filled)
+    assert_rollups_match_points(filled)

@@ -32,8 +32,14 @@ def test_v1_root_is_still_405(api):
 )
 def test_storage_failures_do_not_leak_database_details(api, v1_db_url, path):
     with engine.get_engine(v1_db_url).begin() as conn:
-        conn.execute(sa.text("DROP TABLE rated_points"))
-        conn.execute(sa.text("DROP TABLE rated_points_daily"))
+        # every table a report may read from (points and each rollup level)
+        for table in (
+            "rated_points",
+            "rated_points_daily",
+            "rated_points_monthly",
+            "rated_types_daily",
+        ):
+            conn.execute(sa.text(f"DROP TABLE {table}"))
     response = api.get(path, expect_errors=True)
     assert response.status_int in (500, 503)
     assert response.json["faultcode"] == "Server"
