@@ -3,10 +3,14 @@
 One sweep asks the fetcher for the scopes, finds for each the next period
 due, groups the scopes due for the same period into batches, and for each
 batch: locks each scope (tooz, non-blocking), collects every metric ONCE for
-the whole batch, rates each scope's frame, and commits each scope's rated
-points together with the advance of its state in one transaction. The state
-advance is a compare-and-set on the previous timestamp, so even a lost lock
-cannot rate a period twice; a crash anywhere leaves both or neither.
+the whole batch, rates each scope's frame, and commits the rated points of
+every scope of the batch together with the advances of their states in one
+transaction (one bulk write instead of one per scope; see
+``_commit_together``). Each state advance is a compare-and-set on the
+previous timestamp, done before that scope's data is written, so even a lost
+lock cannot rate a period twice; a crash anywhere leaves both or neither.
+When the batch's transaction fails, its scopes are committed one by one
+(``_commit_one``), so one scope's bad data fails that scope alone.
 
 Collaborators are injected (see ``WorkerDeps``); nothing here builds its own
 infrastructure, so tests drive it with real or fake parts alike.
@@ -245,22 +249,44 @@ class ProcessingWorker:
                 for item in pending.values():
                     self._fail(item, error, result)
                 return 0
-        rated = 0
+        began = time.monotonic()
+        frames: list[tuple[_Due, DataFrame | None]] = []
         for scope_id, item in pending.items():
-            if self.stop.is_set():
-                break  # abandon cleanly: nothing of this period was written
             try:
-                points = self._rate_and_commit(item, start, end, usage[scope_id], pipeline)
+                frames.append((item, self._rate(item, start, end, usage[scope_id], pipeline)))
+            except exceptions.CloudkittyError as error:
+                self._fail(item, error, result)
+        if self.stop.is_set() or not frames:
+            return 0  # abandon cleanly: nothing of this period was written
+        if len(frames) > 1:
+            try:
+                committed = self._commit_together(frames, start)
+            except Exception:  # retried scope by scope below
+                # Nothing was written. Scope by scope, one bad scope's data
+                # (or a lost state) fails alone and errors keep their path.
+                LOG.warning(
+                    "Committing %d scopes for %s together failed; committing them one by one",
+                    len(frames),
+                    start.isoformat(),
+                    exc_info=True,
+                )
+            else:
+                self._moved(len(frames) - len(committed), result)
+                for item, count in committed:
+                    self._rated(item, start, end, count, began, result)
+                return len(committed)
+        rated = 0
+        for item, frame in frames:
+            try:
+                count = self._commit_one(item, frame, start)
             except exceptions.CloudkittyError as error:
                 self._fail(item, error, result)
                 continue
             except _StateMoved:
-                _note_next(result, self.deps.clock())  # as above: look again soon
+                self._moved(1, result)
                 continue
+            self._rated(item, start, end, count, began, result)
             rated += 1
-            self.periods_rated += 1
-            result.periods_rated += 1
-            result.points_rated += points
         return rated
 
     def _collect(
@@ -306,37 +332,88 @@ class ProcessingWorker:
             if not evaluate({"datapoint": p.to_dict(), "usage_data_metric_name": name})
         ]
 
-    def _rate_and_commit(
+    def _rate(
         self,
         item: _Due,
         start: datetime.datetime,
         end: datetime.datetime,
         usage: Mapping[str, list[DataPoint]],
         pipeline: Pipeline,
-    ) -> int:
-        began = time.monotonic()
-        count = 0
-        frames = []
-        if usage:
-            frame = pipeline.rate(DataFrame(start, end, usage), item.identity.scope_id)
-            count = len(frame)
-            frames.append(frame)
+    ) -> DataFrame | None:
+        """The scope's rated frame; None when it used nothing."""
+        if not usage:
+            return None
+        return pipeline.rate(DataFrame(start, end, usage), item.identity.scope_id)
+
+    def _commit_together(
+        self, frames: list[tuple[_Due, DataFrame | None]], start: datetime.datetime
+    ) -> list[tuple[_Due, int]]:
+        """Advance every scope's state and write the data of those advanced,
+        in ONE transaction; returns the committed scopes and their points.
+
+        Exactly-once holds per scope as in ``_commit_one``: each advance is
+        the compare-and-set, and it runs FIRST, so a scope whose state
+        moved (a lost lock, a reset) drops out before any of its data is
+        written, while the others go on. A successful advance keeps the
+        state row locked (the UPDATE, or the INSERT of a new scope) until
+        the commit, so no other writer can move it in between; the commit
+        then makes each remaining scope's data visible with its advance,
+        and a crash or error anywhere leaves neither for every scope of the
+        batch. Advances run in scope id order: two processors advancing
+        overlapping batches lock the rows in the same order and cannot
+        deadlock; the only rows writers of different scopes share (the
+        per-type rollups) are written after every advance, in key order.
+        """
+        committed: list[tuple[_Due, int]] = []
+        pushes = []
+        ordered = sorted(frames, key=lambda pair: pair[0].identity.scope_id)
         with self.deps.states.db.begin() as conn:
-            if frames:
-                self.deps.storage.push(frames, item.identity.scope_id, conn=conn)
+            for item, frame in ordered:
+                if not self.deps.states.advance(item.identity, item.previous, start, conn=conn):
+                    continue
+                committed.append((item, 0 if frame is None else len(frame)))
+                if frame is not None:
+                    pushes.append((item.identity.scope_id, [frame]))
+            if pushes:
+                self.deps.storage.push_scopes(pushes, conn=conn)
+        return committed
+
+    def _commit_one(self, item: _Due, frame: DataFrame | None, start: datetime.datetime) -> int:
+        """Write one scope's data and advance its state in one transaction
+        (compare-and-set: _StateMoved rolls both back). Returns points."""
+        with self.deps.states.db.begin() as conn:
+            if frame is not None:
+                self.deps.storage.push([frame], item.identity.scope_id, conn=conn)
             if not self.deps.states.advance(item.identity, item.previous, start, conn=conn):
                 raise _StateMoved()
-        elapsed = time.monotonic() - began
+        return 0 if frame is None else len(frame)
+
+    def _moved(self, count: int, result: SweepResult) -> None:
+        """``count`` scopes were moved on by someone else: look again soon."""
+        if count:
+            _note_next(result, self.deps.clock())
+
+    def _rated(
+        self,
+        item: _Due,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        count: int,
+        began: float,
+        result: SweepResult,
+    ) -> None:
         LOG.info(
             "Rated scope %s for %s: %d points in %.3f s",
             item.identity.scope_id,
             start.isoformat(),
             count,
-            elapsed,
+            time.monotonic() - began,
         )
         self._logged_errors.pop(item.identity.scope_id, None)
         tm.record_rated(item.identity.scope_id, start, end, count, self.deps.clock())
-        return count
+        self.periods_rated += 1
+        result.periods_rated += 1
+        result.points_rated += count
 
     def _fail(self, item: _Due, error: Exception, result: SweepResult) -> None:
         """Record the error on the scope's state (API, metrics), log it once."""

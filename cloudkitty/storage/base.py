@@ -141,6 +141,17 @@ class StorageBackend(abc.ABC):
         itself. Returns the number of points stored.
         """
 
+    def push_scopes(
+        self,
+        pushes: Iterable[tuple[str | None, Iterable[DataFrame]]],
+        *,
+        conn: Connection | None = None,
+    ) -> int:
+        """``push`` the frames of several scopes, ``(scope_id, frames)``
+        each, in one go (one transaction with ``conn``). Backends override
+        it to batch their writes; this default pushes scope by scope."""
+        return sum(self.push(frames, scope_id, conn=conn) for scope_id, frames in pushes)
+
     @abc.abstractmethod
     def retrieve(
         self,

@@ -165,17 +165,28 @@ def test_bad_value_of_one_scope_does_not_hold_back_the_others(env):
 
 def test_a_failing_push_leaves_neither_data_nor_state(env, monkeypatch):
     w, deps, collector, now = env
-    real_advance = deps.states.advance
-    calls = {"n": 0}
+    real_push_scopes, real_advance = deps.storage.push_scopes, deps.states.advance
+    calls = {"batch": 0, "one": 0}
+
+    def flaky_push_scopes(*args, **kwargs):
+        calls["batch"] += 1
+        if calls["batch"] == 2:  # the batch's own transaction fails...
+            raise exceptions.BackendError("database went away")
+        return real_push_scopes(*args, **kwargs)
 
     def flaky_advance(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
+        calls["one"] += 1
+        if calls["one"] == 2:  # ...and so does a scope committed alone
             raise exceptions.BackendError("database went away")
         return real_advance(*args, **kwargs)
 
+    monkeypatch.setattr(deps.storage, "push_scopes", flaky_push_scopes)
     monkeypatch.setattr(deps.states, "advance", flaky_advance)
-    w.sweep()
+    result = w.sweep()
+    # The first period: the batch failed, then p1 was committed alone and
+    # p2 failed alone (its next periods wait for the backoff).
+    assert result.scopes_failed == 1 and calls["one"] >= 2
+    monkeypatch.setattr(deps.storage, "push_scopes", real_push_scopes)
     monkeypatch.setattr(deps.states, "advance", real_advance)
     now["value"] += datetime.timedelta(hours=2)
     w.sweep()
@@ -184,6 +195,21 @@ def test_a_failing_push_leaves_neither_data_nor_state(env, monkeypatch):
     assert sorted(totals) == sorted(
         (s, T0 + i * HOUR) for s in ("p1", "p2", "p3") for i in range(6)
     )
+
+
+def test_one_push_commits_the_whole_batch(env, monkeypatch):
+    w, deps, collector, now = env
+    pushed = []
+    real_push_scopes = deps.storage.push_scopes
+
+    def recording_push_scopes(pushes, *, conn=None):
+        pushes = list(pushes)
+        pushed.append(sorted(scope for scope, _ in pushes))
+        return real_push_scopes(pushes, conn=conn)
+
+    monkeypatch.setattr(deps.storage, "push_scopes", recording_push_scopes)
+    assert w.sweep().periods_rated == 12
+    assert pushed == [["p1", "p2", "p3"]] * 4  # one per period, the scopes together
 
 
 def test_a_scope_locked_elsewhere_is_left_alone(env, tmp_path):
