@@ -122,9 +122,9 @@ class ProcessingWorker:
         """Every scope whose next period can be rated now."""
         period = datetime.timedelta(seconds=self.deps.period)
         due = []
-        for scope_id in scope_ids:
-            identity = self.deps.scope_defaults.identity(scope_id)
-            state = self.deps.states.get_state(identity)
+        identities = [self.deps.scope_defaults.identity(scope_id) for scope_id in scope_ids]
+        states = self.deps.states.get_states(identities)
+        for identity, state in zip(identities, states, strict=True):
             if state is None:
                 start, previous = self.first_period(now), None
             else:
@@ -223,8 +223,8 @@ class ProcessingWorker:
     def _still_due(self, held: list[_Due]) -> list[_Due]:
         """Re-read states under the locks: another processor may have moved on."""
         fresh = []
-        for item in held:
-            state = self.deps.states.get_state(item.identity)
+        states = self.deps.states.get_states([item.identity for item in held])
+        for item, state in zip(held, states, strict=True):
             current = None if state is None else state.last_processed_timestamp
             if current == item.previous and (state is None or state.active):
                 fresh.append(item)
@@ -352,24 +352,27 @@ class ProcessingWorker:
         in ONE transaction; returns the committed scopes and their points.
 
         Exactly-once holds per scope as in ``_commit_one``: each advance is
-        the compare-and-set, and it runs FIRST, so a scope whose state
-        moved (a lost lock, a reset) drops out before any of its data is
-        written, while the others go on. A successful advance keeps the
-        state row locked (the UPDATE, or the INSERT of a new scope) until
-        the commit, so no other writer can move it in between; the commit
+        the compare-and-set, and the advances run FIRST, so a scope whose
+        state moved (a lost lock, a reset) drops out before any of its data
+        is written, while the others go on. The advances lock the state
+        rows (read FOR UPDATE, or the INSERT of a new scope) until the
+        commit, so no other writer can move them in between; the commit
         then makes each remaining scope's data visible with its advance,
         and a crash or error anywhere leaves neither for every scope of the
-        batch. Advances run in scope id order: two processors advancing
-        overlapping batches lock the rows in the same order and cannot
-        deadlock; the only rows writers of different scopes share (the
-        per-type rollups) are written after every advance, in key order.
+        batch. The rows are locked in one order (id, or scope id where
+        advances go one by one): two processors advancing overlapping
+        batches cannot deadlock; the only rows writers of different scopes
+        share (the per-type rollups) are written after every advance, in
+        key order.
         """
         committed: list[tuple[_Due, int]] = []
         pushes = []
         ordered = sorted(frames, key=lambda pair: pair[0].identity.scope_id)
+        moves = [(item.identity, item.previous) for item, _ in ordered]
         with self.deps.states.db.begin() as conn:
-            for item, frame in ordered:
-                if not self.deps.states.advance(item.identity, item.previous, start, conn=conn):
+            advanced = self.deps.states.advance_many(moves, start, conn=conn)
+            for (item, frame), moved_on in zip(ordered, advanced, strict=True):
+                if not moved_on:
                     continue
                 committed.append((item, 0 if frame is None else len(frame)))
                 if frame is not None:

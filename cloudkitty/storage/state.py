@@ -31,8 +31,20 @@ from cloudkitty.utils import tz
 
 NOT_FOUND = "No resource found for provided filters."
 _ERROR_MAX = 4000  # characters of an error message kept in the state
+_IN_CHUNK = 500  # scope ids per IN (...) list: within every driver's limits
 
-__all__ = ["NOT_FOUND", "ScopeDefaults", "ScopeIdentity", "ScopeState", "StateRepository"]
+__all__ = [
+    "NOT_FOUND",
+    "ScopeDefaults",
+    "ScopeIdentity",
+    "ScopeState",
+    "StateConflict",
+    "StateRepository",
+]
+
+
+class StateConflict(exceptions.BackendError):
+    """A state changed while locked for a compare-and-set: roll back."""
 
 
 class StateRepository:
@@ -69,6 +81,47 @@ class StateRepository:
         with self._tx(conn) as tx:
             row = resolve_row(self._rows_of(tx, identity.scope_id), identity)
         return None if row is None else ScopeState.from_db(row)
+
+    def get_states(
+        self, identities: Sequence[ScopeIdentity], *, conn: Connection | None = None
+    ) -> list[ScopeState | None]:
+        """``get_state`` of each identity, in order, in one query per
+        ``_IN_CHUNK`` scopes instead of one per scope."""
+        with self._tx(conn) as tx:
+            rows = self._rows_of_many(tx, [i.scope_id for i in identities])
+            if rows is None:  # ids compared by collation: scope by scope
+                return [self.get_state(identity, conn=tx) for identity in identities]
+        found = [resolve_row(rows.get(i.scope_id, ()), i) for i in identities]
+        return [None if row is None else ScopeState.from_db(row) for row in found]
+
+    @staticmethod
+    def _rows_of_many(
+        conn: Connection, scope_ids: Sequence[str], *, lock: bool = False
+    ) -> dict[str, list[Any]] | None:
+        """``_rows_of`` for many scopes, by identifier; None on MySQL and
+        MariaDB, whose default collations match ids case- and
+        accent-insensitively (the rows of an id are what the database
+        says, which splitting one answer by exact id would not reproduce).
+
+        ``lock``: the rows are locked (FOR UPDATE) in id order, the order
+        every writer of several states uses, so two writers cannot
+        deadlock on them.
+        """
+        if conn.dialect.name not in ("postgresql", "sqlite"):
+            return None
+        rows: dict[str, list[Any]] = {}
+        wanted = list(dict.fromkeys(scope_ids))
+        for start in range(0, len(wanted), _IN_CHUNK):
+            stmt = (
+                sa.select(STATES)
+                .where(STATES.c.identifier.in_(wanted[start : start + _IN_CHUNK]))
+                .order_by(STATES.c.id)
+            )
+            if lock:
+                stmt = stmt.with_for_update()
+            for row in conn.execute(stmt):
+                rows.setdefault(row.identifier, []).append(row)
+        return rows
 
     def get_last_processed_timestamp(
         self, identity: ScopeIdentity, *, conn: Connection | None = None
@@ -120,15 +173,7 @@ class StateRepository:
         clears the recorded error.
         """
         previous = None if previous is None else tz.as_utc(previous)
-        values: dict[str, Any] = {
-            "last_processed_timestamp": tz.as_utc(timestamp),
-            "scope_key": identity.scope_key,
-            "fetcher": identity.fetcher,
-            "collector": identity.collector,
-            "last_error": None,
-            "last_error_at": None,
-            "error_count": 0,
-        }
+        values = self._advanced_values(identity, tz.as_utc(timestamp))
         with self._tx(conn) as tx:
             row = resolve_row(self._rows_of(tx, identity.scope_id), identity)
             if row is None:
@@ -146,6 +191,69 @@ class StateRepository:
                 .values(**values)
             )
             return bool(result.rowcount)
+
+    def advance_many(
+        self,
+        moves: Sequence[tuple[ScopeIdentity, datetime.datetime | None]],
+        timestamp: datetime.datetime,
+        *,
+        conn: Connection,
+    ) -> list[bool]:
+        """``advance`` of each ``(identity, previous)`` to ``timestamp``, in
+        the caller's transaction; one result per move, in order.
+
+        The same compare-and-set as ``advance``, in a few statements: the
+        state rows are read locked (FOR UPDATE, in id order), compared, and
+        those still at their ``previous`` are updated with the comparison
+        repeated in the UPDATE's WHERE. Should fewer rows change than were
+        checked (a database that could not lock them), ``StateConflict``
+        rolls the caller back rather than let a scope advance twice.
+        """
+        scope_ids = [identity.scope_id for identity, _ in moves]
+        rows = self._rows_of_many(conn, scope_ids, lock=True)
+        if rows is None:
+            return [self.advance(i, previous, timestamp, conn=conn) for i, previous in moves]
+        timestamp = tz.as_utc(timestamp)
+        results = [False] * len(moves)
+        # (previous, values) -> [(position, row id)]: one UPDATE per group;
+        # a worker's batch is a single group (same period, same names).
+        updates: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+        claimed: set[int] = set()
+        for position, (identity, previous) in enumerate(moves):
+            previous = None if previous is None else tz.as_utc(previous)
+            values = self._advanced_values(identity, timestamp)
+            row = resolve_row(rows.get(identity.scope_id, ()), identity)
+            if row is None:
+                if previous is None:
+                    results[position] = self._insert_once(conn, identity, values)
+            elif row.id not in claimed and row.last_processed_timestamp == previous:
+                claimed.add(row.id)  # one move per row, as sequential advances
+                key = (previous, *sorted(values.items()))
+                updates.setdefault(key, []).append((position, row.id))
+        for (previous, *items), targets in updates.items():
+            ids = sorted(row_id for _, row_id in targets)
+            result = conn.execute(
+                STATES.update()
+                .where(STATES.c.id.in_(ids), STATES.c.last_processed_timestamp == previous)
+                .values(**dict(items))
+            )
+            if result.rowcount != len(ids):
+                raise StateConflict(f"{len(ids) - result.rowcount} scope state(s) moved")
+            for position, _ in targets:
+                results[position] = True
+        return results
+
+    @staticmethod
+    def _advanced_values(identity: ScopeIdentity, timestamp: datetime.datetime) -> dict[str, Any]:
+        return {
+            "last_processed_timestamp": timestamp,
+            "scope_key": identity.scope_key,
+            "fetcher": identity.fetcher,
+            "collector": identity.collector,
+            "last_error": None,
+            "last_error_at": None,
+            "error_count": 0,
+        }
 
     def _insert_once(self, conn: Connection, identity: ScopeIdentity, values: dict) -> bool:
         """Create the row; False when a concurrent writer created it first.

@@ -1,17 +1,21 @@
 """The processor's batch commit on SQLite, PostgreSQL and MariaDB: many
-scopes' points in one push, answering exactly like one push per scope."""
+scopes' points in one push, many compare-and-set state advances in a few
+statements, both answering exactly like their one-scope counterparts."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import threading
 
 import pytest
+import sqlalchemy as sa
 
 from cloudkitty.dataframe import DataFrame, DataPoint
 from cloudkitty.db.engine import Database
+from cloudkitty.db.tables import cloudkitty_storage_states as STATES
 from cloudkitty.storage.sqlalchemy import SQLStorage
-from cloudkitty.storage.state import ScopeIdentity
+from cloudkitty.storage.state import ScopeIdentity, StateRepository
 
 D = decimal.Decimal
 UTC = datetime.timezone.utc
@@ -58,3 +62,93 @@ def test_push_scopes_stores_what_scope_by_scope_pushes_store(db: Database) -> No
     assert storage.retrieve(T0, T0 + 2 * HOUR, limit=None) == batched
     assert storage.total(["project_id", "id", "time"], T0, T0 + 2 * HOUR, limit=None) == totals
     assert storage.total(["type"], T0, T0 + 24 * HOUR) == by_type
+
+
+def _scenario(db: Database) -> list[tuple[ScopeIdentity, datetime.datetime | None]]:
+    """States: A at T0, b at T0 + 1h (moved on), legacy row of c at T0,
+    nothing for d; the moves of a batch rating T0 + 1h."""
+    states = StateRepository(db)
+    states.set_last_processed_timestamp(_identity("A"), T0)
+    states.set_last_processed_timestamp(_identity("b"), T0 + HOUR)
+    with db.begin() as conn:
+        conn.execute(
+            STATES.insert().values(
+                identifier="c",
+                last_processed_timestamp=T0,
+                active=True,
+                scope_activation_toggle_date=T0,
+            )
+        )
+    return [
+        (_identity("A"), T0),
+        (_identity("b"), T0),  # lost: already at T0 + 1h
+        (_identity("c"), T0),  # adopts the legacy row
+        (_identity("d"), None),  # first period of a new scope
+        (_identity("e"), T0),  # lost: its state was removed
+    ]
+
+
+def _snapshot(db: Database) -> list[tuple[object, ...]]:
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(STATES).order_by(STATES.c.identifier)).all()
+    return [
+        (r.identifier, r.scope_key, r.fetcher, r.collector, r.last_processed_timestamp)
+        for r in rows
+    ]
+
+
+def test_advance_many_answers_like_one_advance_per_scope(db: Database) -> None:
+    states = StateRepository(db)
+    moves = _scenario(db)
+    with db.begin() as conn:
+        one_by_one = [states.advance(i, prev, T0 + HOUR, conn=conn) for i, prev in moves]
+        expected = _snapshot_in(conn)
+        conn.rollback()
+    with db.begin() as conn:
+        assert states.advance_many(moves, T0 + HOUR, conn=conn) == one_by_one
+    assert one_by_one == [True, False, True, True, False]
+    assert _snapshot(db) == expected
+    got = states.get_states([i for i, _ in moves])
+    assert got == [states.get_state(i) for i, _ in moves]
+    assert [s and s.last_processed_timestamp for s in got] == [T0 + HOUR] * 4 + [None]
+
+
+def _snapshot_in(conn: sa.Connection) -> list[tuple[object, ...]]:
+    rows = conn.execute(sa.select(STATES).order_by(STATES.c.identifier)).all()
+    return [
+        (r.identifier, r.scope_key, r.fetcher, r.collector, r.last_processed_timestamp)
+        for r in rows
+    ]
+
+
+def test_advance_many_waits_for_a_concurrent_batch_and_loses_its_scopes(
+    db: Database, db_url: str
+) -> None:
+    """Two processors advance overlapping batches: the second waits for the
+    first's row locks, then loses exactly the scopes the first advanced."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: no row locks to wait on")
+    states = StateRepository(db)
+    for scope in ("A", "b", "c"):
+        states.set_last_processed_timestamp(_identity(scope), T0)
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with db.begin() as conn:
+                moves = [(_identity(s), T0) for s in ("c", "b", "z")]
+                outcome.append(states.advance_many(moves, T0 + HOUR, conn=conn))
+        except BaseException as err:  # surfaced in the main thread
+            outcome.append(err)
+
+    thread = threading.Thread(target=second)
+    with db.begin() as conn:
+        moves = [(_identity(s), T0) for s in ("A", "b")]
+        assert states.advance_many(moves, T0 + HOUR, conn=conn) == [True, True]
+        thread.start()
+        thread.join(0.5)
+        assert outcome == []  # waiting on our locked rows
+    thread.join(30)
+    assert outcome == [[True, False, False]]
+    got = states.get_states([_identity(s) for s in ("A", "b", "c", "z")])
+    assert [s and s.last_processed_timestamp for s in got] == [T0 + HOUR] * 3 + [None]

@@ -212,6 +212,25 @@ def test_one_push_commits_the_whole_batch(env, monkeypatch):
     assert pushed == [["p1", "p2", "p3"]] * 4  # one per period, the scopes together
 
 
+def test_a_scope_whose_state_moved_drops_out_of_its_batch(env, monkeypatch):
+    w, deps, collector, now = env
+    w.sweep()
+    now["value"] += HOUR
+    # Another processor rates p2's next period between our checks and our
+    # commit: p2 loses the compare-and-set, p1 and p3 are committed.
+    real_advance_many = deps.states.advance_many
+
+    def racing_advance_many(moves, timestamp, *, conn):
+        deps.states.set_last_processed_timestamp(deps.scope_defaults.identity("p2"), timestamp)
+        return real_advance_many(moves, timestamp, conn=conn)
+
+    monkeypatch.setattr(deps.states, "advance_many", racing_advance_many)
+    result = w.sweep()
+    assert result.periods_rated == 2 and result.next_due is not None
+    totals = _totals(deps)
+    assert ("p1", T0 + 4 * HOUR) in totals and ("p2", T0 + 4 * HOUR) not in totals
+
+
 def test_a_scope_locked_elsewhere_is_left_alone(env, tmp_path):
     w, deps, collector, now = env
     other = locks.LockManager(deps.locks.url)
