@@ -14,8 +14,9 @@ import dataclasses
 import datetime
 import uuid
 from collections.abc import Iterator
+from collections.abc import Mapping as MappingType
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -260,6 +261,109 @@ def get_group_pk(conn: Connection, group_id: str) -> int:
 def group_by_pk(conn: Connection, group_pk: int) -> Group:
     row = conn.execute(sa.select(GROUPS).where(GROUPS.c.id == group_pk)).one()
     return Group(group_id=row.group_id, name=row.name)
+
+
+# --- what mappings and thresholds share ------------------------------------------
+
+_SVC = SERVICES.alias("svc")
+_FLD = FIELDS.alias("fld")
+_GRP = GROUPS.alias("grp")
+
+_Rule = TypeVar("_Rule")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RuleFilter:
+    """Parent, group and tenant filters of a rule listing; None: not filtered on."""
+
+    service_id: str | None = None
+    field_id: str | None = None
+    group_id: str | None = None
+    no_group: bool = False
+    tenant_id: str | None = None
+    filter_tenant: bool = False
+
+
+def rule_query(table: sa.Table, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """``columns`` of a rule table (mappings or thresholds) with its ``id``,
+    the UUIDs of its parent and group (``service_id``, ``field_id``,
+    ``group_id``) and their integer keys (``service_pk``, ``field_pk``,
+    ``group_pk``), in ``id`` order."""
+    return (
+        sa.select(
+            table.c.id,
+            *columns,
+            _SVC.c.service_id,
+            _FLD.c.field_id,
+            _GRP.c.group_id,
+            table.c.service_id.label("service_pk"),
+            table.c.field_id.label("field_pk"),
+            table.c.group_id.label("group_pk"),
+        )
+        .select_from(
+            table.outerjoin(_SVC, table.c.service_id == _SVC.c.id)
+            .outerjoin(_FLD, table.c.field_id == _FLD.c.id)
+            .outerjoin(_GRP, table.c.group_id == _GRP.c.id)
+        )
+        .order_by(table.c.id)
+    )
+
+
+def filter_rules(query: sa.Select[Any], table: sa.Table, flt: RuleFilter) -> sa.Select[Any]:
+    """Apply ``flt`` to a ``rule_query`` of ``table``."""
+    # The service filter wins over the field one, as the v1 API always did.
+    if flt.service_id:
+        query = query.where(_SVC.c.service_id == flt.service_id)
+    elif flt.field_id:
+        query = query.where(_FLD.c.field_id == flt.field_id)
+    if flt.group_id:
+        query = query.where(_GRP.c.group_id == flt.group_id)
+    elif flt.no_group:
+        query = query.where(table.c.group_id.is_(None))
+    if flt.filter_tenant:
+        query = query.where(
+            table.c.tenant_id == flt.tenant_id if flt.tenant_id else table.c.tenant_id.is_(None)
+        )
+    return query
+
+
+def row_to(cls: type[_Rule], row: Row[Any]) -> _Rule:
+    """The dataclass ``cls`` from the same-named columns of ``row``."""
+    data = row._mapping
+    return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+def same_parent(table: sa.Table, parents: Parents) -> sa.ColumnElement[bool]:
+    """Rows of a rule table under the same service or field as ``parents``."""
+    if parents.service_pk is not None:
+        return table.c.service_id == parents.service_pk
+    return table.c.field_id == parents.field_pk
+
+
+def check_parent_kept(kind: str, current: Any, changes: MappingType[str, Any]) -> None:
+    """An update may repeat the parent of a rule (``current``), not change it."""
+    for attribute in ("service_id", "field_id"):
+        wanted = changes.get(attribute)
+        if wanted and wanted != getattr(current, attribute):
+            raise exceptions.InvalidInput(
+                f"The {attribute} of a {kind} cannot be changed; delete it and create a new one."
+            )
+
+
+def updated_parents(conn: Connection, row: Row[Any], changes: MappingType[str, Any]) -> Parents:
+    """The parents of a rule (a ``rule_query`` row) once the group in
+    ``changes``, if any, replaces its own; an unknown group is a 400."""
+    group_pk, group_uuid = row.group_pk, row.group_id
+    if "group_id" in changes and changes["group_id"] != row.group_id:
+        group_pk, group_uuid = resolve_group(conn, changes["group_id"])
+    return Parents(
+        service_pk=row.service_pk,
+        field_pk=row.field_pk,
+        group_pk=group_pk,
+        service_id=row.service_id,
+        field_id=row.field_id,
+        group_id=group_uuid,
+    )
 
 
 # --- services ----------------------------------------------------------------------

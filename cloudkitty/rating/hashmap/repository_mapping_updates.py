@@ -20,8 +20,6 @@ from cloudkitty.rating.hashmap import repository_mappings as mappings
 from cloudkitty.rating.hashmap.repository_mappings import M, Mapping
 from cloudkitty.utils import tz
 
-#: attributes a PUT may carry that name the rule rather than describe it
-_IDENTITY = ("service_id", "field_id")
 #: attributes compared when a running rule is updated (everything but ``end``)
 _COMPARED = ("value", "map_type", "cost", "group_id", "tenant_id", "start", "name", "description")
 
@@ -44,13 +42,7 @@ def update_mapping(
     with base.transaction(db) as conn:
         row = mappings.fetch_row(conn, mapping_id, alive=True)
         current = mappings.to_mapping(row)
-        for attribute in _IDENTITY:
-            wanted = changes.get(attribute)
-            if wanted and wanted != getattr(current, attribute):
-                raise exceptions.InvalidInput(
-                    f"The {attribute} of a mapping cannot be changed; "
-                    "delete it and create a new one."
-                )
+        base.check_parent_kept("mapping", current, changes)
         if current.start < now:
             values = _running_update(current, changes, now)
         else:
@@ -117,17 +109,7 @@ def _pending_update(
     value = pick("value", True)
     mappings.check_dates(start, end, now, force=False)
     mappings.check_texts(value, name, tenant_id, description)
-    group_pk, group_uuid = (row.group_pk, current.group_id)
-    if "group_id" in changes and not base.same(changes["group_id"], current.group_id):
-        group_pk, group_uuid = base.resolve_group(conn, changes["group_id"])
-    parents = base.Parents(
-        service_pk=row.service_pk,
-        field_pk=row.field_pk,
-        group_pk=group_pk,
-        service_id=current.service_id,
-        field_id=current.field_id,
-        group_id=group_uuid,
-    )
+    parents = base.updated_parents(conn, row, changes)
     value = mappings.check_value(parents, value)
     mappings.check_duplicates(
         conn,
@@ -148,5 +130,5 @@ def _pending_update(
         "tenant_id": tenant_id,
         "description": description,
         "value": value,
-        "group_id": group_pk,
+        "group_id": parents.group_pk,
     }

@@ -23,9 +23,6 @@ from cloudkitty.rating.hashmap import repository as base
 from cloudkitty.utils import tz
 
 M = base.MAPPINGS
-S = base.SERVICES.alias("svc")
-F = base.FIELDS.alias("fld")
-G = base.GROUPS.alias("grp")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,15 +47,9 @@ class Mapping:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class MappingFilter:
+class MappingFilter(base.RuleFilter):
     """``GET /mappings`` filters; None means "not filtered on"."""
 
-    service_id: str | None = None
-    field_id: str | None = None
-    group_id: str | None = None
-    no_group: bool = False
-    tenant_id: str | None = None
-    filter_tenant: bool = False
     deleted: bool = False
     start: datetime.datetime | None = None
     end: datetime.datetime | None = None
@@ -70,45 +61,27 @@ class MappingFilter:
 
 
 def _query() -> sa.Select[Any]:
-    return (
-        sa.select(
-            M.c.id,
-            M.c.mapping_id,
-            M.c.value,
-            M.c.map_type,
-            M.c.cost,
-            S.c.service_id,
-            F.c.field_id,
-            G.c.group_id,
-            M.c.tenant_id,
-            M.c.created_at,
-            M.c.start,
-            M.c.end,
-            M.c.name,
-            M.c.description,
-            M.c.deleted,
-            M.c.created_by,
-            M.c.updated_by,
-            M.c.deleted_by,
-            M.c.service_id.label("service_pk"),
-            M.c.field_id.label("field_pk"),
-            M.c.group_id.label("group_pk"),
-        )
-        .select_from(
-            M.outerjoin(S, M.c.service_id == S.c.id)
-            .outerjoin(F, M.c.field_id == F.c.id)
-            .outerjoin(G, M.c.group_id == G.c.id)
-        )
-        .order_by(M.c.id)
+    return base.rule_query(
+        M,
+        M.c.mapping_id,
+        M.c.value,
+        M.c.map_type,
+        M.c.cost,
+        M.c.tenant_id,
+        M.c.created_at,
+        M.c.start,
+        M.c.end,
+        M.c.name,
+        M.c.description,
+        M.c.deleted,
+        M.c.created_by,
+        M.c.updated_by,
+        M.c.deleted_by,
     )
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(Mapping))
-
-
 def to_mapping(row: Row[Any]) -> Mapping:
-    data = row._mapping
-    return Mapping(**{name: data[name] for name in _FIELDS})
+    return base.row_to(Mapping, row)
 
 
 def fetch_row(conn: Connection, mapping_id: str, *, alive: bool) -> Row[Any]:
@@ -129,20 +102,7 @@ def list_mappings(
     db: Database, flt: MappingFilter, now: datetime.datetime | None = None
 ) -> list[Mapping]:
     """Mappings matching ``flt``; unknown parents or groups give an empty list."""
-    query = _query()
-    # The service filter wins over the field one, as the v1 API always did.
-    if flt.service_id:
-        query = query.where(S.c.service_id == flt.service_id)
-    elif flt.field_id:
-        query = query.where(F.c.field_id == flt.field_id)
-    if flt.group_id:
-        query = query.where(G.c.group_id == flt.group_id)
-    elif flt.no_group:
-        query = query.where(M.c.group_id.is_(None))
-    if flt.filter_tenant:
-        query = query.where(
-            M.c.tenant_id == flt.tenant_id if flt.tenant_id else M.c.tenant_id.is_(None)
-        )
+    query = base.filter_rules(_query(), M, flt)
     if not flt.deleted:
         query = query.where(M.c.deleted.is_(None))
     if flt.start is not None:
@@ -245,11 +205,7 @@ def check_duplicates(
     rule may start exactly when its predecessor ends. Values, names and
     tenants are compared in Python: MySQL compares text without case.
     """
-    parent = (
-        M.c.service_id == parents.service_pk
-        if parents.service_pk is not None
-        else M.c.field_id == parents.field_pk
-    )
+    parent = base.same_parent(M, parents)
     overlap = sa.or_(M.c.end.is_(None), M.c.end > start)
     if end is not None:
         overlap = sa.and_(overlap, M.c.start < end)

@@ -21,9 +21,6 @@ from cloudkitty.db.engine import Database
 from cloudkitty.rating.hashmap import repository as base
 
 T = base.THRESHOLDS
-S = base.SERVICES.alias("svc")
-F = base.FIELDS.alias("fld")
-G = base.GROUPS.alias("grp")
 
 _LEVEL_QUANTUM = Decimal(1).scaleb(-tables.LEVEL.scale)
 
@@ -41,48 +38,16 @@ class Threshold:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ThresholdFilter:
+class ThresholdFilter(base.RuleFilter):
     """``GET /thresholds`` filters; one of service, field or group is required."""
-
-    service_id: str | None = None
-    field_id: str | None = None
-    group_id: str | None = None
-    no_group: bool = False
-    tenant_id: str | None = None
-    filter_tenant: bool = False
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(Threshold))
 
 
 def _query() -> sa.Select[Any]:
-    return (
-        sa.select(
-            T.c.id,
-            T.c.threshold_id,
-            T.c.level,
-            T.c.map_type,
-            T.c.cost,
-            S.c.service_id,
-            F.c.field_id,
-            G.c.group_id,
-            T.c.tenant_id,
-            T.c.service_id.label("service_pk"),
-            T.c.field_id.label("field_pk"),
-            T.c.group_id.label("group_pk"),
-        )
-        .select_from(
-            T.outerjoin(S, T.c.service_id == S.c.id)
-            .outerjoin(F, T.c.field_id == F.c.id)
-            .outerjoin(G, T.c.group_id == G.c.id)
-        )
-        .order_by(T.c.id)
-    )
+    return base.rule_query(T, T.c.threshold_id, T.c.level, T.c.map_type, T.c.cost, T.c.tenant_id)
 
 
 def _to_threshold(row: Row[Any]) -> Threshold:
-    data = row._mapping
-    return Threshold(**{name: data[name] for name in _FIELDS})
+    return base.row_to(Threshold, row)
 
 
 def _row(conn: Connection, threshold_id: str) -> Row[Any]:
@@ -99,19 +64,7 @@ def list_thresholds(db: Database, flt: ThresholdFilter) -> list[Threshold]:
         raise exceptions.InvalidInput(
             "You must specify either service_uuid, field_uuid or group_uuid."
         )
-    query = _query()
-    if flt.service_id:
-        query = query.where(S.c.service_id == flt.service_id)
-    elif flt.field_id:
-        query = query.where(F.c.field_id == flt.field_id)
-    if flt.group_id:
-        query = query.where(G.c.group_id == flt.group_id)
-    elif flt.no_group:
-        query = query.where(T.c.group_id.is_(None))
-    if flt.filter_tenant:
-        query = query.where(
-            T.c.tenant_id == flt.tenant_id if flt.tenant_id else T.c.tenant_id.is_(None)
-        )
+    query = base.filter_rules(_query(), T, flt)
     with db.connect() as conn:
         return [_to_threshold(row) for row in conn.execute(query)]
 
@@ -151,11 +104,7 @@ def _check_duplicate(
     tenant_id: str | None,
     exclude_pk: int | None = None,
 ) -> None:
-    parent = (
-        T.c.service_id == parents.service_pk
-        if parents.service_pk is not None
-        else T.c.field_id == parents.field_pk
-    )
+    parent = base.same_parent(T, parents)
     # Compared in Python: NULL tenants never collide in a unique index, and
     # MySQL would compare tenant ids without case.
     rows = conn.execute(sa.select(T.c.id, T.c.level, T.c.tenant_id).where(parent))
@@ -208,29 +157,13 @@ def update_threshold(db: Database, threshold_id: str, changes: MappingType[str, 
     with base.transaction(db) as conn:
         row = _row(conn, threshold_id)
         current = _to_threshold(row)
-        for attribute in ("service_id", "field_id"):
-            wanted = changes.get(attribute)
-            if wanted and wanted != getattr(current, attribute):
-                raise exceptions.InvalidInput(
-                    f"The {attribute} of a threshold cannot be changed; "
-                    "delete it and create a new one."
-                )
+        base.check_parent_kept("threshold", current, changes)
         level = _check_level(changes.get("level", current.level))
         cost = base.check_amount("cost", changes.get("cost", current.cost))
         map_type = base.check_map_type(changes.get("map_type") or current.map_type)
         tenant_id = changes.get("tenant_id", current.tenant_id) or None
         base.check_length("tenant_id", tenant_id, T.c.tenant_id)
-        group_pk, group_uuid = row.group_pk, current.group_id
-        if "group_id" in changes and changes["group_id"] != current.group_id:
-            group_pk, group_uuid = base.resolve_group(conn, changes["group_id"])
-        parents = base.Parents(
-            service_pk=row.service_pk,
-            field_pk=row.field_pk,
-            group_pk=group_pk,
-            service_id=current.service_id,
-            field_id=current.field_id,
-            group_id=group_uuid,
-        )
+        parents = base.updated_parents(conn, row, changes)
         _check_duplicate(conn, parents, level, tenant_id, exclude_pk=row.id)
         conn.execute(
             T.update()
@@ -240,7 +173,7 @@ def update_threshold(db: Database, threshold_id: str, changes: MappingType[str, 
                 cost=cost,
                 map_type=map_type,
                 tenant_id=tenant_id,
-                group_id=group_pk,
+                group_id=parents.group_pk,
             )
         )
         return _to_threshold(_row(conn, threshold_id))
