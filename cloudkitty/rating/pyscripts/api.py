@@ -24,6 +24,7 @@ from pecan import rest
 from wsme import types as wtypes
 
 from cloudkitty import exceptions
+from cloudkitty.api import resource
 from cloudkitty.api.errors import v1_expose
 from cloudkitty.rating.pyscripts import repository, sandbox
 from cloudkitty.rating.pyscripts import versioning as rules
@@ -107,32 +108,6 @@ def to_script(item: repository.Script) -> Script:
     return Script(**values)
 
 
-def _present(body: Script) -> dict[str, Any]:
-    """The attributes the request carried (explicit nulls included)."""
-    return {
-        name: getattr(body, name) for name in ATTRIBUTES if getattr(body, name) is not wtypes.Unset
-    }
-
-
-def _given(value: Any) -> Any:
-    return None if value is wtypes.Unset else value
-
-
-def _require_body(body: Script | None) -> Script:
-    if body is None:
-        raise exceptions.InvalidInput('Missing argument: "script"')
-    return body
-
-
-def _audit_user() -> str:
-    return str(pecan.request.context.audit_user)
-
-
-def _collection_url() -> str:
-    url: str = pecan.request.path_url
-    return url.rstrip("/")
-
-
 def _check_compiles(name: str, data: str) -> None:
     """400 when ``data`` does not compile; checked before any transaction is
     opened so a slow sandbox never holds database locks."""
@@ -140,20 +115,6 @@ def _check_compiles(name: str, data: str) -> None:
     (reason,) = sandbox.check([sandbox.ScriptSource(name, data)], limits)
     if reason is not None:
         raise exceptions.InvalidInput(f"Script {name} cannot be compiled: {reason}")
-
-
-def _target_id(url_id: str | None, body: Script) -> str:
-    """The script a PUT addresses: in the URL or, on the collection URL, only
-    in the body (the way the client updates hashmap rules)."""
-    body_id = _given(body.script_id)
-    if url_id and body_id and body_id != url_id:
-        raise exceptions.InvalidInput(
-            f"script_id in the body ({body_id}) does not match the URL ({url_id})."
-        )
-    script_id = url_id or body_id
-    if not script_id:
-        raise exceptions.InvalidInput('Missing argument: "script_id"')
-    return str(script_id)
 
 
 class ScriptsController(rest.RestController):
@@ -205,52 +166,47 @@ class ScriptsController(rest.RestController):
 
     @v1_expose(Script, bool, body=Script, status_code=201)
     def post(self, force: bool = False, script: Script | None = None) -> Script:
-        script = _require_body(script)
-        name = _given(script.name)
+        script = resource.require_body(script, "script")
+        name = resource.given(script.name)
         if name is None:
             # The message WSME gives for a missing mandatory attribute; name
             # is not declared mandatory because PUT does not need it.
             raise wsme.exc.InvalidInput("name", None, "Mandatory field missing.")
         # Upstream stored an absent script text as an empty script.
-        data = _given(script.data) or ""
+        data = resource.given(script.data) or ""
         _check_compiles(name, data)
         with pecan.request.db.begin() as conn:
             created = repository.create(
                 conn,
                 name=name,
                 data=data,
-                start=_given(script.start),
-                end=_given(script.end),
-                description=_given(script.description),
-                created_by=_audit_user(),
+                start=resource.given(script.start),
+                end=resource.given(script.end),
+                description=resource.given(script.description),
+                created_by=resource.audit_user(),
                 force=bool(force),
             )
-        pecan.response.location = f"{_collection_url()}/{created.script_id}"
+        resource.set_location(created.script_id)
         return to_script(created)
 
     @v1_expose(Script, wtypes.text, body=Script, status_code=201)
     def put(self, script_id: str | None = None, script: Script | None = None) -> Script:
-        script = _require_body(script)
-        target = _target_id(script_id, script)
-        changes = _present(script)
+        script = resource.require_body(script, "script")
+        target = resource.target_id(script_id, script.script_id, "script_id")
+        changes = resource.present(script, ATTRIBUTES)
         data = changes.get("data")
         if data is not None:
-            _check_compiles(_given(script.name) or target, data)
+            _check_compiles(resource.given(script.name) or target, data)
         with pecan.request.db.begin() as conn:
-            updated = repository.update(conn, target, changes, updated_by=_audit_user())
-        # The script's own URL, with its id once (upstream repeated it). The
-        # URL is looked at rather than ``script_id``: Pecan also fills that
-        # argument from a JSON body sent to the collection URL.
-        location = _collection_url()
-        if location.rsplit("/", 1)[-1] != target:
-            location = f"{location}/{target}"
-        pecan.response.location = location
+            updated = repository.update(conn, target, changes, updated_by=resource.audit_user())
+        # The script's own URL, with its id once (upstream repeated it).
+        resource.set_location(target)
         return to_script(updated)
 
     @v1_expose(None, wtypes.text, status_code=204)
     def delete(self, script_id: str) -> None:
         with pecan.request.db.begin() as conn:
-            repository.delete(conn, script_id, deleted_by=_audit_user())
+            repository.delete(conn, script_id, deleted_by=resource.audit_user())
 
 
 class PyScriptsConfigController(rest.RestController):

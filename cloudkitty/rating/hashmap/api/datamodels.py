@@ -7,9 +7,10 @@ never ``"0E-28"``). Rule dates are rendered as naive UTC ISO strings.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from wsme import types as wtypes
 
@@ -160,58 +161,30 @@ MAPPING_INPUTS = (
 THRESHOLD_INPUTS = ("level", "map_type", "cost", "service_id", "field_id", "group_id", "tenant_id")
 
 
-def present(body: wtypes.Base, names: tuple[str, ...]) -> dict[str, Any]:
-    """The attributes of ``body`` the request actually carried (null included)."""
-    return {name: getattr(body, name) for name in names if getattr(body, name) is not wtypes.Unset}
+_Wire = TypeVar("_Wire", bound=wtypes.Base)
 
 
-def given(value: Any) -> Any:
-    """An optional attribute as a plain value (absent -> None)."""
-    return None if value is wtypes.Unset else value
+def _to_wire(cls: type[_Wire], item: Any) -> _Wire:
+    """The wire form of a repository dataclass: its fields are the
+    attributes of ``cls`` (Python names: ``map_type`` for ``type``)."""
+    return cls(**{field.name: getattr(item, field.name) for field in dataclasses.fields(item)})
 
 
 def to_service(item: repository.Service) -> Service:
-    return Service(service_id=item.service_id, name=item.name)
+    return _to_wire(Service, item)
 
 
 def to_field(item: repository.Field) -> Field:
-    return Field(field_id=item.field_id, name=item.name, service_id=item.service_id)
+    return _to_wire(Field, item)
 
 
 def to_group(item: repository.Group) -> Group:
-    return Group(group_id=item.group_id, name=item.name)
+    return _to_wire(Group, item)
 
 
 def to_mapping(item: repository_mappings.Mapping) -> Mapping:
-    return Mapping(
-        mapping_id=item.mapping_id,
-        value=item.value,
-        map_type=item.map_type,
-        cost=item.cost,
-        service_id=item.service_id,
-        field_id=item.field_id,
-        group_id=item.group_id,
-        tenant_id=item.tenant_id,
-        created_at=item.created_at,
-        start=item.start,
-        end=item.end,
-        name=item.name,
-        description=item.description,
-        deleted=item.deleted,
-        created_by=item.created_by,
-        updated_by=item.updated_by,
-        deleted_by=item.deleted_by,
-    )
+    return _to_wire(Mapping, item)
 
 
 def to_threshold(item: repository_thresholds.Threshold) -> Threshold:
-    return Threshold(
-        threshold_id=item.threshold_id,
-        level=item.level,
-        map_type=item.map_type,
-        cost=item.cost,
-        service_id=item.service_id,
-        field_id=item.field_id,
-        group_id=item.group_id,
-        tenant_id=item.tenant_id,
-    )
+    return _to_wire(Threshold, item)

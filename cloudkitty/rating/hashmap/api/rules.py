@@ -13,14 +13,14 @@ from pecan import rest
 from wsme import types as wtypes
 
 from cloudkitty import exceptions
+from cloudkitty.api import resource
 from cloudkitty.api.errors import v1_expose
 from cloudkitty.rating.hashmap import repository_mapping_updates as mapping_updates
 from cloudkitty.rating.hashmap import repository_mappings as mappings_repo
 from cloudkitty.rating.hashmap import repository_thresholds as thresholds_repo
-from cloudkitty.rating.hashmap.api import common
 from cloudkitty.rating.hashmap.api import datamodels as models
 
-given = models.given
+given = resource.given
 
 
 class MappingsController(rest.RestController):
@@ -84,24 +84,24 @@ class MappingsController(rest.RestController):
             description=description,
             is_active=is_active,
         )
-        items = mappings_repo.list_mappings(common.db(), flt)
+        items = mappings_repo.list_mappings(resource.db(), flt)
         return models.MappingCollection(mappings=[models.to_mapping(m) for m in items])
 
     @v1_expose(models.Mapping, wtypes.text)
     def get_one(self, mapping_id: str) -> models.Mapping:
-        return models.to_mapping(mappings_repo.get_mapping(common.db(), mapping_id))
+        return models.to_mapping(mappings_repo.get_mapping(resource.db(), mapping_id))
 
     @v1_expose(models.Group, wtypes.text)
     def group(self, mapping_id: str) -> models.Group:
-        return models.to_group(mappings_repo.get_mapping_group(common.db(), mapping_id))
+        return models.to_group(mappings_repo.get_mapping_group(resource.db(), mapping_id))
 
     @v1_expose(models.Mapping, bool, body=models.Mapping, status_code=201)
     def post(self, force: bool = False, mapping: models.Mapping | None = None) -> models.Mapping:
-        mapping = common.require_body(mapping, "mapping")
+        mapping = resource.require_body(mapping, "mapping")
         created = mappings_repo.create_mapping(
-            common.db(),
+            resource.db(),
             cost=given(mapping.cost),
-            user=common.audit_user(),
+            user=resource.audit_user(),
             map_type=given(mapping.map_type),
             service_id=given(mapping.service_id),
             field_id=given(mapping.field_id),
@@ -114,20 +114,20 @@ class MappingsController(rest.RestController):
             description=given(mapping.description),
             force=bool(force),
         )
-        common.set_created(created.mapping_id)
+        resource.set_location(created.mapping_id)
         return models.to_mapping(created)
 
     @v1_expose(None, wtypes.text, body=models.Mapping, status_code=302)
     def put(self, mapping_id: str | None = None, mapping: models.Mapping | None = None) -> None:
-        mapping = common.require_body(mapping, "mapping")
-        target = common.target_id(mapping_id, mapping.mapping_id, "mapping_id")
-        changes = models.present(mapping, models.MAPPING_INPUTS)
-        mapping_updates.update_mapping(common.db(), target, changes, common.audit_user())
-        common.set_updated(target)
+        mapping = resource.require_body(mapping, "mapping")
+        target = resource.target_id(mapping_id, mapping.mapping_id, "mapping_id")
+        changes = resource.present(mapping, models.MAPPING_INPUTS)
+        mapping_updates.update_mapping(resource.db(), target, changes, resource.audit_user())
+        resource.set_location(target)
 
     @v1_expose(None, wtypes.text, status_code=204)
     def delete(self, mapping_id: str) -> None:
-        mappings_repo.delete_mapping(common.db(), mapping_id, common.audit_user())
+        mappings_repo.delete_mapping(resource.db(), mapping_id, resource.audit_user())
 
 
 class ThresholdsController(rest.RestController):
@@ -159,22 +159,22 @@ class ThresholdsController(rest.RestController):
             tenant_id=tenant_id,
             filter_tenant=bool(filter_tenant),
         )
-        items = thresholds_repo.list_thresholds(common.db(), flt)
+        items = thresholds_repo.list_thresholds(resource.db(), flt)
         return models.ThresholdCollection(thresholds=[models.to_threshold(t) for t in items])
 
     @v1_expose(models.Threshold, wtypes.text)
     def get_one(self, threshold_id: str) -> models.Threshold:
-        return models.to_threshold(thresholds_repo.get_threshold(common.db(), threshold_id))
+        return models.to_threshold(thresholds_repo.get_threshold(resource.db(), threshold_id))
 
     @v1_expose(models.Group, wtypes.text)
     def group(self, threshold_id: str) -> models.Group:
-        return models.to_group(thresholds_repo.get_threshold_group(common.db(), threshold_id))
+        return models.to_group(thresholds_repo.get_threshold_group(resource.db(), threshold_id))
 
     @v1_expose(models.Threshold, body=models.Threshold, status_code=201)
     def post(self, threshold: models.Threshold | None = None) -> models.Threshold:
-        threshold = common.require_body(threshold, "threshold")
+        threshold = resource.require_body(threshold, "threshold")
         created = thresholds_repo.create_threshold(
-            common.db(),
+            resource.db(),
             level=given(threshold.level),
             cost=given(threshold.cost),
             map_type=given(threshold.map_type),
@@ -183,19 +183,19 @@ class ThresholdsController(rest.RestController):
             group_id=given(threshold.group_id),
             tenant_id=given(threshold.tenant_id),
         )
-        common.set_created(created.threshold_id)
+        resource.set_location(created.threshold_id)
         return models.to_threshold(created)
 
     @v1_expose(None, wtypes.text, body=models.Threshold, status_code=302)
     def put(
         self, threshold_id: str | None = None, threshold: models.Threshold | None = None
     ) -> None:
-        threshold = common.require_body(threshold, "threshold")
-        target = common.target_id(threshold_id, threshold.threshold_id, "threshold_id")
-        changes = models.present(threshold, models.THRESHOLD_INPUTS)
-        thresholds_repo.update_threshold(common.db(), target, changes)
-        common.set_updated(target)
+        threshold = resource.require_body(threshold, "threshold")
+        target = resource.target_id(threshold_id, threshold.threshold_id, "threshold_id")
+        changes = resource.present(threshold, models.THRESHOLD_INPUTS)
+        thresholds_repo.update_threshold(resource.db(), target, changes)
+        resource.set_location(target)
 
     @v1_expose(None, wtypes.text, status_code=204)
     def delete(self, threshold_id: str) -> None:
-        thresholds_repo.delete_threshold(common.db(), threshold_id)
+        thresholds_repo.delete_threshold(resource.db(), threshold_id)
