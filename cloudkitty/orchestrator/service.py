@@ -10,6 +10,7 @@ atomically (one transaction) and exits.
 from __future__ import annotations
 
 import datetime
+import gc
 import threading
 from typing import Any
 
@@ -94,6 +95,11 @@ class _LoopService(cotyledon.Service):
         except exceptions.ConfigError as error:
             LOG.error("%s: %s", self.name, error)
             return
+        # What exists now (modules, configuration, engines) lives as long
+        # as the worker: keep it out of the cyclic collector's full passes.
+        # A sweep allocates millions of short-lived objects, and each full
+        # pass re-walked all of it (a third of the collection CPU measured).
+        gc.freeze()
         try:
             while not self._stop.is_set():
                 wait = self.step()

@@ -38,7 +38,7 @@ from cloudkitty.orchestrator import locks, resets, skip
 from cloudkitty.orchestrator import telemetry as tm
 from cloudkitty.rating.pipeline import Pipeline
 from cloudkitty.storage.state import ScopeDefaults, ScopeIdentity, ScopeState, StateRepository
-from cloudkitty.utils import tz
+from cloudkitty.utils import memory, tz
 
 LOG = log.getLogger(__name__)
 
@@ -207,7 +207,8 @@ class ProcessingWorker:
                 _note_next(result, self.deps.clock())
             if not held:
                 return 0
-            return self._rate_locked(held, pipeline, result)
+            with memory.gc_paused():  # the batch is freed when it ends
+                return self._rate_locked(held, pipeline, result)
         finally:
             for lock in lock_objects:
                 try:
