@@ -2,30 +2,48 @@
 
 Workload (issue "Rate real usage"): 200 scopes x 6 metric types x 20
 resources x 24 hourly periods = 576,000 rated points, 19 hashmap rules.
-The source is a real Prometheus backfilled with promtool; the store is the
-SQL storage on the local PostgreSQL; the processing worker is the real one
-(built by ``cloudkitty.orchestrator.service.build_deps``), run in this
-process with its clock set just after the 24 periods so it catches up.
+The source is a real Prometheus backfilled with promtool (the 24 periods
+end two hours before the current hour); the store is the SQL storage on
+the local PostgreSQL, the scopes' states say the hour before the workload
+was rated, so the processor catches up exactly the workload.
 
-Prints rated points/s end to end, processor CPU time per point (this
-process: collection parsing, rating, storage encoding; Prometheus and
-PostgreSQL run in their own processes), wall time and peak RSS.
+``--workers N`` (default 1) runs the real ``cloudkitty-processor`` (cotyledon
+master + N processing workers, ``[orchestrator] max_workers = N``) until
+every scope has rated the last period; ``--workers 0`` runs one processing
+worker in this process instead (what to profile with py-spy).
+
+Prints rated points/s end to end (wall time from the start of the
+processor to the commit of the last period, start-up included), processor
+CPU time per point (every processor process: master and workers, or this
+process), wall time, peak RSS (the largest of the processor processes), and
+for context the CPU of Prometheus and of the PostgreSQL backends.
 
 Run from the repository root: ``python benchmarks/bench_processor.py``
 (``--scopes``, ``--resources``, ``--periods`` scale the workload).
+
+Last measured (2 cores shared with other engineers' test runs, load
+average 3-3.6 during the runs; upstream CloudKitty 25.0: ~500 points/s and
+2.3 ms of processor CPU per point):
+
+    workers  points/s  processor CPU/point  wall    peak RSS
+    1        14,582    34.1 us              39.5 s  245 MB
+    2        18,849    36.9 us              30.6 s  179 MB
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import gc
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -38,12 +56,17 @@ from cloudkitty.rating import state as module_state
 from cloudkitty.rating.hashmap import repository as hm
 from cloudkitty.rating.hashmap import repository_mappings as hm_mappings
 from cloudkitty.rating.hashmap import repository_thresholds as hm_thresholds
+from cloudkitty.storage.state import StateRepository
 from tests import conftest
+from tests.functional import processor_support as ps
 from tests.functional.services import prometheus as prom
 
 UTC = datetime.timezone.utc
-T0 = datetime.datetime(2026, 3, 2, tzinfo=UTC)
 HOUR = 3600
+#: Hours between the end of the workload and the current hour: the real
+#: processor rates those (empty) periods after the workload, not during it.
+MARGIN_HOURS = 2
+TICKS = os.sysconf("SC_CLK_TCK")
 
 # source metric -> (alt name, unit, groupby label, value generator)
 METRICS = {
@@ -68,10 +91,13 @@ def scope_ids(count: int) -> list[str]:
     return [f"{rng.getrandbits(128):032x}" for _ in range(count)]
 
 
-def write_openmetrics(path: str, scopes: list[str], resources: int, periods: int) -> int:
+def write_openmetrics(
+    path: str, scopes: list[str], resources: int, periods: int, start: datetime.datetime
+) -> int:
     """Two samples per hour per series, off the hour boundaries. Returns samples."""
     rng = random.Random(7)
-    stamps = [int(T0.timestamp()) + h * HOUR + off for h in range(periods) for off in (600, 2400)]
+    first = int(start.timestamp())
+    stamps = [first + h * HOUR + off for h in range(periods) for off in (600, 2400)]
     count = 0
     with open(path, "w") as out:
         for metric, (_alt, _unit, label) in METRICS.items():
@@ -146,18 +172,166 @@ def create_rules(db: Database) -> int:
     return count
 
 
+# -- measuring processes -----------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """Peak resident set size of a live process (VmHWM)."""
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The live processes of process group ``pgid`` (the processor's
+    master and workers: it runs in its own session)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile
+            if int(fields[2]) == pgid:
+                pids.append(int(entry))
+    return pids
+
+
+def backend_pids(db: Database) -> list[int]:
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        )
+
+
+class CpuTracker:
+    """CPU used since ``start()`` by processes that may come and go
+    (PostgreSQL backends of a pool): each is sampled while alive."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
+        self.pids = pids
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.started = False
+
+    def sample(self) -> None:
+        for pid in self.pids():
+            try:
+                self.last[pid] = cpu_seconds(pid)
+            except OSError:
+                continue  # exited between the listing and the read
+            self.first.setdefault(pid, self.last[pid] if self.started else 0.0)
+
+    def start(self) -> CpuTracker:
+        self.started = False
+        self.sample()
+        self.started = True
+        return self
+
+    def used(self) -> float:
+        self.sample()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
+@dataclasses.dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mb: float
+    processes: int
+    backends_cpu: float
+
+
+def last_period_rated(db: Database, scopes: list[str], last: datetime.datetime) -> bool:
+    states = StateRepository(db).list_states(scope_ids=scopes, limit=None)
+    return len(states) == len(scopes) and all(s.last_processed_timestamp >= last for s in states)
+
+
+def run_in_process(conf: object, start: datetime.datetime, periods: int) -> tuple[Run, int]:
+    """One processing worker in this process, its clock right after the workload."""
+    deps = service.build_deps(conf, 0)  # type: ignore[arg-type]
+    deps.clock = lambda: start + datetime.timedelta(hours=periods)
+    deps.locks.start()
+    processing = worker.ProcessingWorker(deps)
+    gc.freeze()  # as the processor's workers do once set up
+    # Peak RSS of the run, not of the workload generation before it.
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    result = processing.sweep()
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    deps.locks.stop()
+    return Run(wall, cpu, peak_rss_mb(), 1, 0.0), result.points_rated
+
+
+def run_service(
+    config: Path, log: Path, done: Callable[[], bool], timeout: float, backends: CpuTracker
+) -> tuple[Run, ps.Processor]:
+    """The real cloudkitty-processor until ``done()``; CPU and peak RSS of
+    its processes are read just before it is stopped."""
+    wall0 = time.monotonic()
+    processor = ps.Processor(config, log)
+    try:
+        seen: dict[int, tuple[float, float]] = {}
+        while True:
+            for pid in group_pids(processor.process.pid):
+                try:
+                    seen[pid] = (cpu_seconds(pid), peak_rss_mb(pid))
+                except OSError:
+                    pass
+            backends.sample()
+            if done():
+                wall = time.monotonic() - wall0
+                break
+            if not processor.alive():
+                raise RuntimeError(f"the processor exited:\n{processor.log()[-3000:]}")
+            if time.monotonic() - wall0 > timeout:
+                raise RuntimeError(f"not done after {timeout} s:\n{processor.log()[-3000:]}")
+            time.sleep(0.2)
+        for pid in group_pids(processor.process.pid):
+            seen[pid] = (cpu_seconds(pid), peak_rss_mb(pid))
+        backends.sample()
+    finally:
+        processor.stop()
+    cpu = sum(c for c, _ in seen.values())
+    rss = max(r for _, r in seen.values())
+    return Run(wall, cpu, rss, len(seen), 0.0), processor
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scopes", type=int, default=200)
     parser.add_argument("--resources", type=int, default=20)
     parser.add_argument("--periods", type=int, default=24)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processing workers of a real cloudkitty-processor; 0: one worker in this process",
+    )
     args = parser.parse_args()
     expected = args.scopes * len(METRICS) * args.resources * args.periods
     scopes = scope_ids(args.scopes)
+    start = ps.recent_start(args.periods, MARGIN_HOURS)
     work = tempfile.mkdtemp(prefix="ck-bench-proc-")
     samples_path = os.path.join(work, "samples.om")
     began = time.monotonic()
-    samples = write_openmetrics(samples_path, scopes, args.resources, args.periods)
+    samples = write_openmetrics(samples_path, scopes, args.resources, args.periods, start)
     print(
         f"workload: {args.scopes} scopes x {len(METRICS)} metrics x {args.resources} "
         f"resources x {args.periods} periods = {expected:,} points "
@@ -170,6 +344,7 @@ def main() -> int:
         migrate.upgrade(url)
         db = Database.from_url(url)
         rules = create_rules(db)
+        ps.seed_states(url, scopes, start - datetime.timedelta(hours=1), collector="prometheus")
         began = time.monotonic()
         with open(samples_path) as handle:
             text = handle.read()
@@ -179,48 +354,67 @@ def main() -> int:
             del text
             print(
                 f"prometheus backfilled and ready in {time.monotonic() - began:.1f} s; "
-                f"{rules} hashmap rules"
+                f"{rules} hashmap rules; load average {os.getloadavg()[0]:.1f}"
             )
-            conf = conftest.make_conf(
-                url,
-                collect={
-                    "collector": "prometheus",
-                    "metrics_conf": metrics_path,
-                    "period": HOUR,
-                    "wait_periods": 0,
-                    "scope_key": "project_id",
-                },
-                collector_prometheus={"prometheus_url": server.api_url},
-                fetcher={"backend": "source"},
-                fetcher_source={"sources": scopes},
-                orchestrator={"coordination_url": f"file://{work}/locks", "max_workers": 1},
-            )
-            deps = service.build_deps(conf, 0)
-            deps.clock = lambda: T0 + datetime.timedelta(hours=args.periods)
-            deps.locks.start()
-            processing = worker.ProcessingWorker(deps)
-            processing.first_period = lambda _now: T0  # type: ignore[method-assign]
-            cpu0, wall0 = time.process_time(), time.monotonic()
-            result = processing.sweep()
-            cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-            deps.locks.stop()
+            prom_cpu0 = cpu_seconds(server.process.pid)
+            last = start + datetime.timedelta(hours=args.periods - 1)
+            backends = CpuTracker(lambda: backend_pids(db)).start()
+            if args.workers == 0:
+                conf = conftest.make_conf(
+                    url,
+                    collect={
+                        "collector": "prometheus",
+                        "metrics_conf": metrics_path,
+                        "period": HOUR,
+                        "wait_periods": 0,
+                        "scope_key": "project_id",
+                    },
+                    collector_prometheus={"prometheus_url": server.api_url},
+                    fetcher={"backend": "source"},
+                    fetcher_source={"sources": scopes},
+                    orchestrator={"coordination_url": f"file://{work}/locks", "max_workers": 1},
+                )
+                run, rated = run_in_process(conf, start, args.periods)
+                mode = "one processing worker in the benchmark process"
+            else:
+                config = ps.write_config(
+                    Path(work) / "cloudkitty.conf",
+                    url,
+                    scopes=scopes,
+                    collector="prometheus",
+                    metrics_conf=Path(metrics_path),
+                    groups={
+                        "collector_prometheus": {"prometheus_url": server.api_url},
+                        "orchestrator": {"max_workers": args.workers},
+                    },
+                )
+                run, _processor = run_service(
+                    config,
+                    Path(work) / "processor.log",
+                    lambda: last_period_rated(db, scopes, last),
+                    timeout=3600,
+                    backends=backends,
+                )
+                rated = expected  # checked against the stored points below
+                mode = f"cloudkitty-processor, {args.workers} processing worker(s)"
+            prom_cpu = cpu_seconds(server.process.pid) - prom_cpu0
+            run.backends_cpu = backends.used()
+            load = os.getloadavg()[0]
         with db.connect() as conn:
             stored = conn.execute(
                 sa.select(sa.func.count()).select_from(tables.metadata.tables["rated_points"])
             ).scalar_one()
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"mode: {mode} ({run.processes} process(es))")
+        print(f"points rated: {rated:,}  stored: {stored:,}")
+        print(f"wall time: {run.wall:.1f} s")
+        print(f"throughput: {stored / run.wall:,.0f} points/s end to end")
+        print(f"processor CPU: {run.cpu:.1f} s = {run.cpu / max(stored, 1) * 1e6:.1f} us per point")
+        print(f"peak RSS: {run.rss_mb:.0f} MB (largest processor process)")
         print(
-            f"periods rated: {result.periods_rated:,}  points rated: {result.points_rated:,}  "
-            f"stored: {stored:,}  failures: {result.scopes_failed}"
+            f"context: Prometheus CPU {prom_cpu:.1f} s, PostgreSQL backends CPU "
+            f"{run.backends_cpu:.1f} s, load average {load:.1f}"
         )
-        print(f"wall time: {wall:.1f} s")
-        print(f"throughput: {result.points_rated / wall:,.0f} points/s end to end")
-        print(
-            f"processor CPU: {cpu:.1f} s = {cpu / max(result.points_rated, 1) * 1e6:.1f} "
-            "us per point"
-        )
-        print(f"peak RSS: {rss_mb:.0f} MB")
-        if stored != expected or result.points_rated != expected:
+        if stored != expected or rated != expected:
             print(f"ERROR: expected {expected:,} points", file=sys.stderr)
             return 1
     finally:
