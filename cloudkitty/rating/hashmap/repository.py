@@ -77,6 +77,10 @@ class Parents:
     def parent_id(self) -> str | None:
         return self.service_id if self.service_pk is not None else self.field_id
 
+    def columns(self) -> dict[str, int | None]:
+        """The foreign key values of a rule row under these parents."""
+        return {"service_id": self.service_pk, "field_id": self.field_pk, "group_id": self.group_pk}
+
 
 # --- transactions ------------------------------------------------------------------
 
@@ -259,8 +263,7 @@ def get_group_pk(conn: Connection, group_id: str) -> int:
 
 
 def group_by_pk(conn: Connection, group_pk: int) -> Group:
-    row = conn.execute(sa.select(GROUPS).where(GROUPS.c.id == group_pk)).one()
-    return Group(group_id=row.group_id, name=row.name)
+    return row_to(Group, conn.execute(sa.select(GROUPS).where(GROUPS.c.id == group_pk)).one())
 
 
 # --- what mappings and thresholds share ------------------------------------------
@@ -333,6 +336,13 @@ def row_to(cls: type[_Rule], row: Row[Any]) -> _Rule:
     return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
 
 
+def rule_group(conn: Connection, row: Row[Any], kind: str, rule_id: str) -> Group:
+    """The group of a rule (a ``rule_query`` row of a ``kind``); 404 without one."""
+    if row.group_pk is None:
+        raise exceptions.NotFound(f"{kind} has no group (UUID: {rule_id})")
+    return group_by_pk(conn, row.group_pk)
+
+
 def same_parent(table: sa.Table, parents: Parents) -> sa.ColumnElement[bool]:
     """Rows of a rule table under the same service or field as ``parents``."""
     if parents.service_pk is not None:
@@ -372,7 +382,7 @@ def updated_parents(conn: Connection, row: Row[Any], changes: MappingType[str, A
 def list_services(db: Database) -> list[Service]:
     with db.connect() as conn:
         rows = conn.execute(sa.select(SERVICES).order_by(SERVICES.c.id))
-        return [Service(service_id=r.service_id, name=r.name) for r in rows]
+        return [row_to(Service, r) for r in rows]
 
 
 def get_service(db: Database, service_id: str) -> Service:
@@ -380,7 +390,7 @@ def get_service(db: Database, service_id: str) -> Service:
         row = _service_row(conn, service_id)
     if row is None:
         raise exceptions.NotFound(f"No such service: None (UUID: {service_id})")
-    return Service(service_id=row.service_id, name=row.name)
+    return row_to(Service, row)
 
 
 def _existing_by_name(
@@ -441,7 +451,7 @@ def list_fields(db: Database, service_id: str) -> list[Field]:
     """Fields of a service; an unknown service simply has none."""
     with db.connect() as conn:
         rows = conn.execute(_field_query().where(SERVICES.c.service_id == service_id))
-        return [Field(field_id=r.field_id, name=r.name, service_id=r.service_id) for r in rows]
+        return [row_to(Field, r) for r in rows]
 
 
 def get_field(db: Database, field_id: str) -> Field:
@@ -449,7 +459,7 @@ def get_field(db: Database, field_id: str) -> Field:
         row = conn.execute(_field_query().where(FIELDS.c.field_id == field_id)).first()
     if row is None:
         raise exceptions.NotFound(f"No such field: {field_id}")
-    return Field(field_id=row.field_id, name=row.name, service_id=row.service_id)
+    return row_to(Field, row)
 
 
 def create_field(db: Database, service_id: str, name: str) -> Field:
@@ -482,7 +492,7 @@ def delete_field(db: Database, field_id: str) -> None:
 def list_groups(db: Database) -> list[Group]:
     with db.connect() as conn:
         rows = conn.execute(sa.select(GROUPS).order_by(GROUPS.c.id))
-        return [Group(group_id=r.group_id, name=r.name) for r in rows]
+        return [row_to(Group, r) for r in rows]
 
 
 def get_group(db: Database, group_id: str) -> Group:
@@ -490,7 +500,7 @@ def get_group(db: Database, group_id: str) -> Group:
         row = _group_row(conn, group_id)
     if row is None:
         raise exceptions.NotFound(f"No such group: None (UUID: {group_id})")
-    return Group(group_id=row.group_id, name=row.name)
+    return row_to(Group, row)
 
 
 def create_group(db: Database, name: str) -> Group:

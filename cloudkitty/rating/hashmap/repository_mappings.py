@@ -136,9 +136,7 @@ def get_mapping(db: Database, mapping_id: str) -> Mapping:
 def get_mapping_group(db: Database, mapping_id: str) -> base.Group:
     with db.connect() as conn:
         row = fetch_row(conn, mapping_id, alive=False)
-        if row.group_pk is None:
-            raise exceptions.NotFound(f"Mapping has no group (UUID: {mapping_id})")
-        return base.group_by_pk(conn, row.group_pk)
+        return base.rule_group(conn, row, "Mapping", mapping_id)
 
 
 def list_group_mappings(db: Database, group_id: str) -> list[Mapping]:
@@ -280,9 +278,7 @@ def create_mapping(
                 value=value,
                 cost=cost,
                 map_type=map_type,
-                service_id=parents.service_pk,
-                field_id=parents.field_pk,
-                group_id=parents.group_pk,
+                **parents.columns(),
                 tenant_id=tenant_id,
                 name=name,
                 created_at=now,

@@ -76,10 +76,7 @@ def get_threshold(db: Database, threshold_id: str) -> Threshold:
 
 def get_threshold_group(db: Database, threshold_id: str) -> base.Group:
     with db.connect() as conn:
-        row = _row(conn, threshold_id)
-        if row.group_pk is None:
-            raise exceptions.NotFound(f"Threshold has no group (UUID: {threshold_id})")
-        return base.group_by_pk(conn, row.group_pk)
+        return base.rule_group(conn, _row(conn, threshold_id), "Threshold", threshold_id)
 
 
 def list_group_thresholds(db: Database, group_id: str) -> list[Threshold]:
@@ -142,9 +139,7 @@ def create_threshold(
                 level=level,
                 cost=cost,
                 map_type=map_type,
-                service_id=parents.service_pk,
-                field_id=parents.field_pk,
-                group_id=parents.group_pk,
+                **parents.columns(),
                 tenant_id=tenant_id,
             )
         )
