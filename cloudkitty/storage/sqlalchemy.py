@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from cloudkitty import exceptions
@@ -45,6 +46,9 @@ _QTY = decimal.Decimal(1).scaleb(-tables.QTY.scale)
 _PRICE = decimal.Decimal(1).scaleb(-tables.PRICE.scale)
 # Hashes per IN (...) list: few round trips, within every driver's limits.
 _IN_CHUNK = 500
+# Hashes per array parameter (PostgreSQL): one statement for a whole batch.
+_ANY_CHUNK = 50_000
+_HASHES = postgresql.ARRAY(sa.String)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -178,6 +182,15 @@ class SQLStorage(base.StorageBackend):
     @staticmethod
     def _lookup(conn: Connection, hashes: Sequence[str], locking: bool) -> dict[str, int]:
         ids: dict[str, int] = {}
+        if conn.dialect.name == "postgresql":
+            # One array parameter instead of IN lists of 500 bound values:
+            # a 24,000-series push took 48 statements and 3x the server CPU.
+            for chunk in _chunks(hashes, _ANY_CHUNK):
+                stmt = sa.select(SERIES.c.series_hash, SERIES.c.id).where(
+                    SERIES.c.series_hash == sa.any_(sa.bindparam("hashes", list(chunk), _HASHES))
+                )
+                ids.update({row.series_hash: row.id for row in conn.execute(stmt)})
+            return ids
         for chunk in _chunks(hashes, _IN_CHUNK):
             stmt = sa.select(SERIES.c.series_hash, SERIES.c.id).where(
                 SERIES.c.series_hash.in_(chunk)

@@ -204,15 +204,18 @@ def to_db_point(
     point: DataPoint,
     times: TimeValues,
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {
+    # One literal (keys in TIME_KEYS order): built once per stored point.
+    return {
         "series_id": series_id,
         "begin": begin,
         "end": end,
         "qty": point.qty,
         "price": point.price,
+        "year": times[0],
+        "month": times[1],
+        "week_of_the_year": times[2],
+        "day_of_the_year": times[3],
     }
-    row.update(zip(TIME_KEYS, times, strict=True))
-    return row
 
 
 def from_db_point(row: Any) -> DataPoint:

@@ -97,21 +97,34 @@ class Accumulator:
 
     def daily_rows(self) -> list[dict[str, Any]]:
         # Sorted everywhere: concurrent upserts lock rows in the same order.
-        rows = []
-        for (series_id, day, tkey), entry in sorted(self._sums.items()):
-            qty, price, points, _, times, rolled = entry
-            if rolled:
-                continue
-            row = {"series_id": series_id, "day": day, "time_key": tkey}
-            row.update(zip(codec.TIME_KEYS, times, strict=True))
-            row.update(qty=qty, price=price, points=points)
-            rows.append(row)
-        return rows
+        year, month, week, day_of_year = codec.TIME_KEYS
+        return [
+            {
+                "series_id": series_id,
+                "day": day,
+                "time_key": tkey,
+                year: times[0],
+                month: times[1],
+                week: times[2],
+                day_of_year: times[3],
+                "qty": qty,
+                "price": price,
+                "points": points,
+            }
+            for (series_id, day, tkey), (qty, price, points, _, times, rolled) in sorted(
+                self._sums.items()
+            )
+            if not rolled
+        ]
 
     def monthly_rows(self) -> list[dict[str, Any]]:
         sums: dict[Any, list[Any]] = {}
-        for (series_id, day, _), entry in self._sums.items():
-            _add_into(sums, (series_id, windows.floor_month(day)), entry[:3])
+        months: dict[datetime.datetime, datetime.datetime] = {}  # a push spans few days
+        for (series_id, day, _), (qty, price, points, *_rest) in self._sums.items():
+            month = months.get(day)
+            if month is None:
+                month = months[day] = windows.floor_month(day)
+            _add_into(sums, (series_id, month), [qty, price, points])
         return [
             {"series_id": series_id, "month": month, "qty": q, "price": p, "points": n}
             for (series_id, month), (q, p, n) in sorted(sums.items())
