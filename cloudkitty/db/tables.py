@@ -259,6 +259,9 @@ _JSON_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql")
 # together would give other totals than PostgreSQL and SQLite. Binary
 # collation makes comparisons, GROUP BY and ORDER BY byte-wise everywhere.
 _BINARY_TEXT: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+# Rollup rows are updated by every push: room on their pages lets
+# PostgreSQL update them in place, without index writes (migration 0005).
+_ROLLUP_PAGES: dict[str, Any] = {"postgresql_with": {"fillfactor": 80}}
 
 rated_series = sa.Table(
     "rated_series",
@@ -358,6 +361,7 @@ rated_points_daily = sa.Table(
     sa.Column("points", sa.Integer, nullable=False),
     sa.UniqueConstraint("series_id", "day", "time_key"),
     **_BINARY_TEXT,
+    **_ROLLUP_PAGES,
 )
 sa.Index(None, rated_points_daily.c.day)
 
@@ -387,6 +391,7 @@ rated_points_monthly = sa.Table(
     sa.Column("points", sa.Integer, nullable=False),
     sa.UniqueConstraint("series_id", "month"),
     **_BINARY_TEXT,
+    **_ROLLUP_PAGES,
 )
 sa.Index(None, rated_points_monthly.c.month)
 
@@ -408,6 +413,7 @@ rated_types_daily = sa.Table(
     sa.Column("points", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("day", "type", "time_key"),
     **_BINARY_TEXT,
+    **_ROLLUP_PAGES,
 )
 
 # --- scope reset requests (PUT /v2/scope) -------------------------------------

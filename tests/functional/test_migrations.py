@@ -150,3 +150,43 @@ def test_mysql_rated_tables_compare_bytes(empty_url: str) -> None:
         ),
         "utf8mb4_bin",
     )
+
+
+def _fillfactors(url: str) -> dict[str, list[str] | None]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT relname, reloptions FROM pg_class "
+                    "WHERE relkind = 'r' AND relname LIKE 'rated%'"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {r[0]: r[1] for r in rows}
+
+
+def test_postgresql_rollup_tables_leave_room_for_updates(empty_url: str) -> None:
+    """Migration 0005 and the models agree: fill factor 80 on the rollups
+    (in-place updates), the default elsewhere; downgrading resets it."""
+    if not empty_url.startswith("postgresql"):
+        pytest.skip("fill factor is a PostgreSQL setting")
+    rollups = {"rated_points_daily", "rated_points_monthly", "rated_types_daily"}
+    migrate.upgrade(empty_url)
+    options = _fillfactors(empty_url)
+    assert {name for name, opts in options.items() if opts == ["fillfactor=80"]} == rollups
+    assert all(options[name] is None for name in set(options) - rollups)
+    migrate.downgrade(empty_url, "0004")
+    assert all(opts is None for opts in _fillfactors(empty_url).values())
+    migrate.upgrade(empty_url)
+    created = sa.MetaData()
+    for table in tables.metadata.sorted_tables:
+        table.to_metadata(created)
+    engine = sa.create_engine(empty_url)
+    try:
+        for table in rollups:
+            ddl = str(sa.schema.CreateTable(created.tables[table]).compile(engine))
+            assert "WITH (fillfactor = 80)" in ddl  # fresh installs from the models too
+    finally:
+        engine.dispose()
