@@ -24,7 +24,7 @@ from cloudkitty.dataframe import DataFrame
 from cloudkitty.db import tables
 from cloudkitty.db.engine import Database
 from cloudkitty.storage import base
-from cloudkitty.storage.sql import bulk, codec, dialect, query, rollup
+from cloudkitty.storage.sql import bulk, codec, dialect, query, rollup, staged_push
 from cloudkitty.storage.sql.filters import Filters, in_window
 from cloudkitty.utils import tz
 
@@ -147,13 +147,24 @@ class SQLStorage(base.StorageBackend):
             return 0
         with self._writing(conn) as tx:
             ids = self._series_ids(tx, series)
+            if staged_push.applies(tx, len(staged)):
+                staged_push.push(tx, staged, ids, series)
+                return len(staged)
             accumulator = rollup.Accumulator()
             rows = []
             for series_hash, begin, end, point, times in staged:
                 series_id = ids[series_hash]
                 rows.append(codec.to_db_point(series_id, begin, end, point, times))
+                # The rollups sum what the points store (rounded to the
+                # column scale), as a rebuild from the points would: rated
+                # prices can carry more digits than the column keeps.
                 accumulator.add(
-                    series_id, series[series_hash].type, begin, times, point.qty, point.price
+                    series_id,
+                    series[series_hash].type,
+                    begin,
+                    times,
+                    point.qty.quantize(_QTY, context=dialect.EXACT),
+                    point.price.quantize(_PRICE, context=dialect.EXACT),
                 )
             bulk.insert_rows(tx, POINTS, rows)
             rollup.add(tx, accumulator)
