@@ -207,8 +207,10 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def backend_pids(db: Database) -> list[int]:
-    with db.connect() as conn:
+def backend_pids(monitor: sa.Engine) -> list[int]:
+    """PostgreSQL backends of the benchmark database but the monitor's own
+    (``monitor`` has no pool: it never holds a connection the worker uses)."""
+    with monitor.connect() as conn:
         return list(
             conn.execute(
                 sa.text(
@@ -235,7 +237,8 @@ class CpuTracker:
                 self.last[pid] = cpu_seconds(pid)
             except OSError:
                 continue  # exited between the listing and the read
-            self.first.setdefault(pid, self.last[pid] if self.started else 0.0)
+            # Seen at start: count from there; born later: all of it.
+            self.first.setdefault(pid, 0.0 if self.started else self.last[pid])
 
     def start(self) -> CpuTracker:
         self.started = False
@@ -346,19 +349,17 @@ def main() -> int:
         rules = create_rules(db)
         ps.seed_states(url, scopes, start - datetime.timedelta(hours=1), collector="prometheus")
         began = time.monotonic()
-        with open(samples_path) as handle:
-            text = handle.read()
         prom_dir = os.path.join(work, "prom")
         os.makedirs(prom_dir)
-        with prom.prometheus_server(text, workdir=prom_dir) as server:
-            del text
+        with prom.prometheus_server(Path(samples_path), workdir=prom_dir) as server:
             print(
                 f"prometheus backfilled and ready in {time.monotonic() - began:.1f} s; "
                 f"{rules} hashmap rules; load average {os.getloadavg()[0]:.1f}"
             )
             prom_cpu0 = cpu_seconds(server.process.pid)
             last = start + datetime.timedelta(hours=args.periods - 1)
-            backends = CpuTracker(lambda: backend_pids(db)).start()
+            monitor = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            backends = CpuTracker(lambda: backend_pids(monitor)).start()
             if args.workers == 0:
                 conf = conftest.make_conf(
                     url,

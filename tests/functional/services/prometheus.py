@@ -111,18 +111,28 @@ def _log_tail(path: Path, lines: int = 20) -> str:
 
 @contextlib.contextmanager
 def prometheus_server(
-    openmetrics: str, *, workdir: str | os.PathLike[str] | None = None, ready_timeout: float = 30
+    openmetrics: str | Path,
+    *,
+    workdir: str | os.PathLike[str] | None = None,
+    ready_timeout: float = 30,
 ) -> Iterator[PrometheusServer]:
-    """Backfill ``openmetrics`` and run Prometheus on it for the ``with`` block."""
+    """Backfill ``openmetrics`` (the text, or a file ending with ``# EOF``:
+    a big workload need not be held in memory) and run Prometheus on it for
+    the ``with`` block."""
     prometheus, promtool = binaries()
     with contextlib.ExitStack() as stack:
         base = (
             Path(workdir) if workdir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         )
-        data_dir, source = base / "tsdb", base / "samples.om"
-        if not openmetrics.rstrip().endswith("# EOF"):
-            openmetrics = openmetrics.rstrip("\n") + "\n# EOF\n"
-        source.write_text(openmetrics)
+        data_dir = base / "tsdb"
+        if isinstance(openmetrics, Path):
+            source = openmetrics
+        else:
+            source = base / "samples.om"
+            if not openmetrics.rstrip().endswith("# EOF"):
+                openmetrics = openmetrics.rstrip("\n") + "\n# EOF\n"
+            source.write_text(openmetrics)
+            del openmetrics  # written: not held while the server runs
         # Blocks must exist before the server starts: it only loads them at boot.
         subprocess.run(
             [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
