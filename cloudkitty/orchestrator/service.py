@@ -59,6 +59,7 @@ def build_deps(conf: cfg.ConfigOpts, worker_id: int) -> worker.WorkerDeps:
         skip_expression=conf.orchestrator.skip_datapoints_expression,
         batch_size=conf.orchestrator.scope_batch_size,
         workers=max(conf.orchestrator.max_workers, 1),
+        worker_index=worker_id,
         max_threads=conf.orchestrator.max_threads,
         collect_timeout=conf.orchestrator.collector_request_timeout,
         backoff_max=conf.orchestrator.retry_backoff_max,

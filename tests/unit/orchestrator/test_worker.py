@@ -270,3 +270,22 @@ def test_idle_wait_is_computed_from_the_next_due_period():
     assert service.idle_seconds(worker.SweepResult(periods_rated=1), 3600, T0) == 0
     assert service.idle_seconds(worker.SweepResult(), 3600, T0) == service.MAX_IDLE
     assert tz.utcnow()  # clock helper in use by the service
+
+
+def test_workers_of_one_processor_start_with_their_own_scopes(env):
+    w, deps, collector, now = env
+    scopes = [f"project-{i}" for i in range(40)] + ["project-3"]  # a duplicate
+    orders = []
+    for index in (0, 1):
+        deps.workers, deps.worker_index = 2, index
+        orders.append(w._scan_order(scopes))
+    own = []
+    for index, order in enumerate(orders):
+        deps.worker_index = index
+        assert sorted(order) == sorted(set(scopes))  # every scope, once
+        count = sum(map(w._is_home, order))
+        assert all(map(w._is_home, order[:count]))  # its own share first...
+        assert not any(map(w._is_home, order[count:]))  # ...then the others'
+        own.append(set(order[:count]))
+    assert not own[0] & own[1] and own[0] | own[1] == set(scopes)
+    assert 10 <= len(own[0]) <= 30  # a hash share, not one worker taking all
