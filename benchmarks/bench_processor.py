@@ -22,12 +22,15 @@ Run from the repository root: ``python benchmarks/bench_processor.py``
 (``--scopes``, ``--resources``, ``--periods`` scale the workload).
 
 Last measured (2 cores shared with other engineers' test runs, load
-average 3-3.6 during the runs; upstream CloudKitty 25.0: ~500 points/s and
-2.3 ms of processor CPU per point):
+average 1.1-1.7; two runs each; upstream CloudKitty 25.0: ~500 points/s
+and 2.3 ms of processor CPU per point):
 
-    workers  points/s  processor CPU/point  wall    peak RSS
-    1        14,582    34.1 us              39.5 s  245 MB
-    2        18,849    36.9 us              30.6 s  179 MB
+    workers  points/s         processor CPU/point  wall         peak RSS
+    1        22,128 / 22,912  22.8 / 22.0 us       26.0 / 25.1 s  234 / 194 MB
+    2        31,876 / 34,941  24.3 / 23.7 us       18.1 / 16.5 s  140 / 160 MB
+
+(Prometheus ~4 s and PostgreSQL backends ~11-13 s of CPU per run. Under a
+load average of 3 from other work, 2 workers measured 19,600-27,000.)
 """
 
 from __future__ import annotations
