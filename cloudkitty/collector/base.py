@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import datetime
 import decimal
+import fractions
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType, ModuleType
 from typing import Any, ClassVar, NamedTuple, cast
@@ -42,11 +43,23 @@ class InvalidQuantity(CollectError):
 
     def __init__(self, metric: str, scope_id: str, value: Any, reason: str) -> None:
         super().__init__(
-            f"metric '{metric}', scope '{scope_id}': value {value!r} rejected: {reason}"
+            f"metric '{metric}', scope '{scope_id}': value {_shown(value)} rejected: {reason}"
         )
         self.metric = metric
         self.scope_id = scope_id
         self.value = value
+
+
+def _shown(value: Any) -> str:
+    """A rejected value as the operator would write it: sources that
+    aggregate exactly (the file collector) hand over a Fraction, whose repr
+    ("Fraction(-5, 1)") says nothing useful in a log line."""
+    if isinstance(value, fractions.Fraction):
+        if value.denominator == 1:
+            return repr(str(value.numerator))
+        with decimal.localcontext(decimal.Context(prec=30)):
+            return repr(str(decimal.Decimal(value.numerator) / value.denominator))
+    return repr(value)
 
 
 class Sample(NamedTuple):

@@ -84,9 +84,29 @@ class _LoopService(cotyledon.Service):
         self.conf = conf
         self.index = int(worker_id)
         self._stop = threading.Event()
+        self._failures = 0  # steps failed in a row without progress
 
     def terminate(self) -> None:
         self._stop.set()
+
+    def _retry_wait(self, error: Exception, what: str, progressed: bool, cap: float) -> float:
+        """Log a failed step and say how long to wait before the next one.
+
+        A database blip (server restart, dropped sessions) must not pause
+        the worker for long: retry after 1 s, doubling while steps fail
+        without progress, up to ``cap`` (and 60 s). A database error is one
+        line in the driver's words; anything else keeps its traceback (a
+        bug to report)."""
+        if progressed:
+            self._failures = 0
+        self._failures += 1
+        wait = float(min(2 ** (self._failures - 1), cap, 60))
+        if isinstance(error, sa_exc.DBAPIError):
+            cause = " ".join(str(error.orig).split())  # the driver's words, one line
+            LOG.error("%s interrupted, retrying in %.0f s: %s", what, wait, cause)
+        else:
+            LOG.exception("%s failed; retrying in %.0f s", what, wait)
+        return wait
 
     def run(self) -> None:
         # Connections inherited across fork must not be shared.
@@ -125,26 +145,14 @@ class ProcessorService(_LoopService):
         self.deps = build_deps(self.conf, self.index)
         self.deps.locks.start()
         self.worker = worker.ProcessingWorker(self.deps, stop=self._stop)
-        self._failures = 0  # sweeps failed in a row without rating anything
 
     def step(self) -> float:
         rated_before = self.worker.periods_rated
         try:
             result = self.worker.sweep()
         except Exception as error:  # a bug or an outage must not kill the worker
-            # A database blip (server restart, dropped sessions) used to
-            # pause rating for a whole minute each time: retry after 1 s,
-            # doubling while sweeps fail without rating anything.
-            if self.worker.periods_rated > rated_before:
-                self._failures = 0
-            self._failures += 1
-            wait = float(min(2 ** (self._failures - 1), self.deps.period, 60))
-            if isinstance(error, sa_exc.DBAPIError):
-                cause = " ".join(str(error.orig).split())  # the driver's words, one line
-                LOG.error("Processing sweep interrupted, retrying in %.0f s: %s", wait, cause)
-            else:
-                LOG.exception("Processing sweep failed; retrying in %.0f s", wait)
-            return wait
+            progressed = self.worker.periods_rated > rated_before
+            return self._retry_wait(error, "Processing sweep", progressed, self.deps.period)
         self._failures = 0
         return idle_seconds(result, self.deps.period, tz.utcnow())
 
@@ -164,9 +172,9 @@ class ReprocessorService(_LoopService):
     def step(self) -> float:
         try:
             done = self.worker.sweep()
-        except Exception:
-            LOG.exception("Reprocessing sweep failed; retrying later")
-            return 60.0
+        except Exception as error:
+            return self._retry_wait(error, "Reprocessing sweep", False, 60.0)
+        self._failures = 0
         return 0.0 if done else min(float(self.deps.period), 60.0)
 
     def teardown(self) -> None:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from oslo_log import log
+from sqlalchemy import exc as sa_exc
 
 from cloudkitty import exceptions
 from cloudkitty.collector.base import InvalidQuantity
@@ -286,15 +287,17 @@ class ProcessingWorker:
         if len(frames) > 1:
             try:
                 committed = self._commit_together(frames, start)
+            except sa_exc.DBAPIError as error:
+                # A dropped connection, or none to be had (no statement ran).
+                if error.connection_invalidated or error.statement is None:
+                    # The database went away (restart, failover, network):
+                    # scope by scope would fail the same way. Nothing was
+                    # written; the sweep's handler logs it in one line and
+                    # retries the period with backoff.
+                    raise
+                self._warn_commit_together(len(frames), start)
             except Exception:  # retried scope by scope below
-                # Nothing was written. Scope by scope, one bad scope's data
-                # (or a lost state) fails alone and errors keep their path.
-                LOG.warning(
-                    "Committing %d scopes for %s together failed; committing them one by one",
-                    len(frames),
-                    start.isoformat(),
-                    exc_info=True,
-                )
+                self._warn_commit_together(len(frames), start)
             else:
                 self._moved(len(frames) - len(committed), result)
                 for item, count in committed:
@@ -406,6 +409,17 @@ class ProcessingWorker:
                 self.deps.storage.push_scopes(pushes, conn=conn)
         return committed
 
+    @staticmethod
+    def _warn_commit_together(count: int, start: datetime.datetime) -> None:
+        # Nothing was written. Scope by scope, one bad scope's data (or a
+        # lost state) fails alone and errors keep their path.
+        LOG.warning(
+            "Committing %d scopes for %s together failed; committing them one by one",
+            count,
+            start.isoformat(),
+            exc_info=True,
+        )
+
     def _commit_one(self, item: _Due, frame: DataFrame | None, start: datetime.datetime) -> int:
         """Write one scope's data and advance its state in one transaction
         (compare-and-set: _StateMoved rolls both back). Returns points."""
@@ -447,7 +461,10 @@ class ProcessingWorker:
         """Record the error on the scope's state (API, metrics), log it once."""
         result.scopes_failed += 1
         cause = getattr(error, "cause", None)
-        message = f"{error} (cause: {cause!r})" if cause is not None else str(error)
+        # Sources put the cause's own words in their message; its repr would
+        # repeat them with the request URL (a whole encoded query), so only
+        # its type is added.
+        message = f"{error} ({type(cause).__name__})" if cause is not None else str(error)
         scope_id = item.identity.scope_id
         # Once per scope, period and kind of error: the text may change from
         # one retry to the next (a query quoting the batch's scopes in

@@ -112,7 +112,7 @@ class PrometheusClient:
         except requests.Timeout as exc:
             raise SourceUnreachable(f"{where}: no answer within {self.timeout}s", exc) from exc
         except requests.RequestException as exc:
-            raise SourceUnreachable(f"{where}: unreachable: {exc}", exc) from exc
+            raise SourceUnreachable(f"{where}: unreachable: {network_reason(exc)}", exc) from exc
         body = self._decode(response, where)
         data = body.get("data")
         if not isinstance(data, Mapping) or data.get("resultType") != "vector":
@@ -144,6 +144,30 @@ class PrometheusClient:
             error = body.get("error", "no error message")
             raise BadSourceAnswer(f"{where}: HTTP {status_code}, {error_type}: {error}")
         return body
+
+
+def network_reason(exc: BaseException) -> str:
+    """The cause of a failed request without the request URL.
+
+    requests words a refused connection as "...Max retries exceeded with url:
+    /api/v1/query?query=<the whole encoded PromQL> (Caused by ...)": hundreds
+    of characters of query in every log line and in the scope state, where
+    the operator needs "Connection refused". The innermost urllib3 reason
+    says it; its "HTTPConnection(host=..., port=...): " prefix repeats what
+    the caller's message already names.
+    """
+    reason: Any = exc
+    if getattr(exc, "reason", None) is None and exc.args and isinstance(exc.args[0], Exception):
+        reason = exc.args[0]  # requests wraps urllib3's error as its first argument
+    while isinstance(getattr(reason, "reason", None), BaseException):
+        reason = reason.reason
+    text = str(reason)
+    text = _CONNECTION_PREFIX.sub("", text)
+    return _URL_IN_MESSAGE.sub("", text).strip() or type(exc).__name__
+
+
+_CONNECTION_PREFIX = re.compile(r"^\s*<?HTTPS?Connection(?:Pool)?\b[^:]*>?:\s*")
+_URL_IN_MESSAGE = re.compile(r"\s*with url: \S+")
 
 
 def _is_vector_item(item: Any) -> bool:

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from cloudkitty.db import migrate
 from tests.functional import processor_support as ps
+from tests.functional.services import postgres as pg_service
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +36,8 @@ KILLS = 20
 LOG_RECORD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ ")
 #: how a dropped PostgreSQL session shows in the processor's log
 DB_ERRORS = ("server closed the connection", "terminating connection", "connection already closed")
+#: restarts of the private PostgreSQL server in the restart test
+RESTARTS = 6
 
 
 class Setup:
@@ -258,3 +262,61 @@ def test_database_sessions_terminated_repeatedly(pg_url: str, work: Path):
     assert hits(processor.log()) >= 3, terminated
     assert progress_at_end_of_outages < setup.target
     setup.assert_same_as(pg_url, reference)
+
+
+@pytest.fixture
+def private_pg(work: Path) -> Iterator[pg_service.PrivatePostgres]:
+    try:
+        with pg_service.private_postgres() as server:
+            yield server
+    except pg_service.PostgresUnavailable as exc:
+        pytest.fail(f"{exc}")
+
+
+def test_database_server_restarted_repeatedly(private_pg: pg_service.PrivatePostgres, work: Path):
+    """The database SERVER goes down and comes back, again and again, while
+    the processor rates: a private PostgreSQL cluster (the shared one must
+    not be restarted under other runs), stopped alternately cleanly
+    (``pg_ctl -m fast``) and as a crash (``-m immediate``: no checkpoint,
+    WAL replay at the next start), down for up to a second each time.
+
+    A commit in flight when the server dies either made it or not; the
+    processor must find out which from the database, not from memory.
+    Afterwards the totals equal the uninterrupted reference."""
+    setup = Setup(work, "file", seed=4, periods=96)
+    source = {"collector_file": {"paths": str(setup.usage)}}
+    reference = setup.reference(source)
+    url = private_pg.create_database("ck_restarted")
+    migrate.upgrade(url)
+    setup.prepare(url)
+    config = setup.config("restarted", url, source)
+    rng = random.Random(11)
+    restarts: list[tuple[str, int]] = []  # (mode, progress when it went down)
+    with ps.running(config, work / "processor.log") as processor:
+        for number in range(RESTARTS):
+            # Down again only once the processor is rating again: every
+            # restart lands on a working processor, mid catch-up.
+            seen = setup.progress(url)
+            ps.wait_for(
+                lambda seen=seen: setup.progress(url) > seen,
+                f"rating before restart {number + 1}",
+                60,
+                [processor],
+                0.02,
+            )
+            time.sleep(rng.uniform(0, 0.1))
+            mode = "immediate" if number % 2 else "fast"
+            restarts.append((mode, setup.progress(url)))
+            private_pg.restart(mode, down_for=rng.uniform(0.1, 1.0))
+        ps.wait_for(lambda: setup.done(url), "catch-up after the restarts", 90, [processor])
+    assert all(at < setup.target for _, at in restarts), (restarts, setup.target)
+    # It met the outages (dropped sessions, refused connections) and said
+    # so in one line each, without a traceback.
+    log = processor.log()
+    assert any(m in log for m in DB_ERRORS), log[-4000:]
+    assert "Traceback" not in log, log[-4000:]
+    # The immediate stops were crashes to the server: it replayed its WAL.
+    assert "redo starts at" in private_pg.server_log(), private_pg.server_log()[-2000:]
+    setup.assert_same_as(url, reference)
+    for state in ps.states(url, "file").values():
+        assert state.last_error is None

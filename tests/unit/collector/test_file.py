@@ -188,6 +188,19 @@ def test_bad_values_name_metric_scope_and_value(tmp_path, value):
     with pytest.raises(base.InvalidQuantity) as err:
         collector.collect("vol", T0, T1, ["p1"])
     assert "metric 'vol', scope 'p1'" in str(err.value) and value in str(err.value)
+    assert "Fraction" not in str(err.value)
+
+
+def test_negative_aggregate_is_shown_as_a_decimal(tmp_path):
+    """Two samples averaged exactly to -1.25: the message shows the number."""
+    text = (
+        f'vol{{project_id="p1",volume_id="v"}} -1 {E0 + 1}\n'
+        f'vol{{project_id="p1",volume_id="v"}} -1.5 {E0 + 2}\n'
+    )
+    collector, _ = make(tmp_path, text=text, extra_args={"aggregation_method": "avg"})
+    with pytest.raises(base.InvalidQuantity) as err:
+        collector.collect("vol", T0, T1, ["p1"])
+    assert "value '-1.25' rejected: negative quantity -1.25" in str(err.value)
 
 
 def test_openmetrics_label_escapes():

@@ -314,6 +314,29 @@ def test_network_failures(exc, fragment):
     assert isinstance(err.value, exceptions.BackendError)
 
 
+def test_refused_connection_names_the_reason_not_the_query():
+    """requests words a refused connection with the whole encoded query; the
+    message (logged, and kept as the scope's last_error) keeps the reason."""
+    from urllib3.connection import HTTPConnection
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    query_url = "/api/v1/query?query=sum%28x%7Bproject_id%3D~%22a%7Cb%22%7D%29"
+    refused = NewConnectionError(
+        HTTPConnection("prom.example", 9090),
+        "Failed to establish a new connection: [Errno 111] Connection refused",
+    )
+    exc = requests.ConnectionError(MaxRetryError(None, query_url, refused))
+    assert query_url in str(exc)  # what the message would otherwise carry
+    collector = make_collector(FakeSession(exc))
+    with pytest.raises(base.SourceUnreachable) as err:
+        collector.collect("m", START, END, ["p1"])
+    message = str(err.value)
+    assert message == (
+        f"Prometheus at {URL}: unreachable: "
+        "Failed to establish a new connection: [Errno 111] Connection refused"
+    )
+
+
 @pytest.mark.parametrize("value", ["NaN", "+Inf", "-1"])
 def test_unusable_sample_values(value):
     collector = make_collector(FakeSession(vector(({"project_id": "p1"}, value))))

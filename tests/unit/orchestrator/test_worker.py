@@ -143,7 +143,7 @@ def test_source_error_retries_with_backoff_and_records_the_error(env):
     result = w.sweep()
     assert result.periods_rated == 0 and result.scopes_failed == 3
     state = deps.states.get_state(deps.scope_defaults.identity("p1"))
-    assert "unreachable" in state.last_error and state.error_count == 1
+    assert state.last_error == "prometheus: unreachable (OSError)" and state.error_count == 1
     collector.fail_with = None
     assert w.sweep().periods_rated == 0  # still backing off
     now["value"] += datetime.timedelta(minutes=2)
@@ -195,6 +195,37 @@ def test_a_failing_push_leaves_neither_data_nor_state(env, monkeypatch):
     assert sorted(totals) == sorted(
         (s, T0 + i * HOUR) for s in ("p1", "p2", "p3") for i in range(6)
     )
+
+
+def test_a_lost_database_connection_ends_the_sweep_without_scope_by_scope(env, monkeypatch):
+    """A dropped connection (server restart) fails every scope alike: the
+    sweep stops at once, nothing is written, and the period is retried
+    whole by the next sweep (the service's backoff), not one by one."""
+    import sqlalchemy as sa
+
+    w, deps, collector, now = env
+    real_push_scopes, real_advance = deps.storage.push_scopes, deps.states.advance
+    alone = []
+
+    def dropped(*args, **kwargs):
+        raise sa.exc.OperationalError(
+            "INSERT ...", {}, Exception("server closed the connection"), connection_invalidated=True
+        )
+
+    def recording_advance(*args, **kwargs):
+        alone.append(args)
+        return real_advance(*args, **kwargs)
+
+    monkeypatch.setattr(deps.storage, "push_scopes", dropped)
+    monkeypatch.setattr(deps.states, "advance", recording_advance)
+    with pytest.raises(sa.exc.OperationalError):
+        w.sweep()
+    assert alone == [] and _totals(deps) == {}
+    for scope in ("p1", "p2", "p3"):
+        state = deps.states.get_state(deps.scope_defaults.identity(scope))
+        assert state is None or state.last_processed_timestamp < T0
+    monkeypatch.setattr(deps.storage, "push_scopes", real_push_scopes)
+    assert w.sweep().periods_rated == 12  # the same periods, rated once
 
 
 def test_one_push_commits_the_whole_batch(env, monkeypatch):
