@@ -70,7 +70,8 @@ opts = [
         default=0,
         help="Port of the Prometheus exporter of cloudkitty-processor: its master "
         "process serves /metrics with the figures of every worker (periods and points "
-        "rated, collection time and errors, rating lag per scope). 0 disables it; 9889 "
+        "rated, collection time and errors, rating lag and consecutive errors per "
+        "scope). 0 disables it; 9889 "
         "is the suggested port. Workers share their figures through files in "
         "PROMETHEUS_MULTIPROC_DIR (a private temporary directory when unset).",
     ),

@@ -31,7 +31,7 @@ from oslo_log import log
 LOG = log.getLogger(__name__)
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
-# Files of gauges that only count while their process lives ("livemax"...).
+# Files of gauges that only count while their process lives ("livemostrecent"...).
 _LIVE_FILE = re.compile(r"^gauge_live\w+_(\d+)\.db$")
 
 

@@ -475,7 +475,6 @@ class ProcessingWorker:
                 "Scope %s, period %s not rated: %s", scope_id, item.start.isoformat(), message
             )
             self._logged_errors[scope_id] = log_key
-        tm.COLLECT_ERRORS.labels(cause=type(error).__name__).inc()
         initial = item.previous
         if initial is None:
             initial = item.start - datetime.timedelta(seconds=self.deps.period)
@@ -486,6 +485,9 @@ class ProcessingWorker:
             )
         except Exception:  # the DB may be the thing that is down
             LOG.warning("Could not record the error of scope %s", scope_id, exc_info=True)
+        tm.record_failed(
+            scope_id, type(error).__name__, state.error_count if state is not None else None
+        )
         # Wake up for the retry: a sweep whose batches all failed used to
         # report nothing due and idle up to MAX_IDLE, far past the backoff.
         retry_at = self._backoff_until(state) if state is not None else None

@@ -22,8 +22,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cloudkittyclient import client as ck_client
+from cloudkittyclient.auth import CloudKittyNoAuthPlugin
 
 from tests.functional import processor_support as ps
+from tests.functional.services.api_server import free_port, running_api
 from tests.functional.services.prometheus import Series
 
 HOUR = datetime.timedelta(hours=1)
@@ -186,6 +189,7 @@ def test_bad_quantities_never_reach_storage_and_the_period_is_kept(pg_url: str, 
     load = ps.generate(scopes, ps.recent_start(periods), periods, seed=5)
     metrics = work / "metrics.yml"
     metrics.write_text(ps.METRICS_YML)
+    metrics_port = free_port()
     usage = work / "usage.om"
     bad_load = ps.Workload(
         load.scopes, load.start, periods, load.series + bad_series(load, BAD), []
@@ -197,7 +201,10 @@ def test_bad_quantities_never_reach_storage_and_the_period_is_kept(pg_url: str, 
         scopes=scopes,
         collector="file",
         metrics_conf=metrics,
-        groups={"collector_file": {"paths": str(usage)}},
+        groups={
+            "collector_file": {"paths": str(usage)},
+            "orchestrator": {"metrics_port": metrics_port, "metrics_host": "127.0.0.1"},
+        },
     )
     ps.seed_states(pg_url, scopes, load.previous, collector="file")
     ps.create_rules(pg_url, tenant=GOOD[0])
@@ -231,6 +238,17 @@ def test_bad_quantities_never_reach_storage_and_the_period_is_kept(pg_url: str, 
             lines = [line for line in log.splitlines() if f"Scope {scope}, period " in line]
             assert len(lines) == 1, lines  # logged once, with the reason
             assert reason in lines[0] and value in lines[0], lines[0]
+        # The error is in the scope's state as the API serves it (the
+        # real client) and in the processor's metrics.
+        with running_api(pg_url, migrate_db=False) as endpoint:
+            client = ck_client.Client("2", auth=CloudKittyNoAuthPlugin(endpoint=endpoint))
+            served = {row["scope_id"]: row for row in client.scope.get_scope_state()["results"]}
+        gauges = scope_error_gauges(metrics_port)
+        for scope, (_, _, reason) in BAD.items():
+            assert reason in served[scope]["last_error"] and served[scope]["error_count"] >= 2
+            assert gauges[scope] >= 2, gauges
+        for scope in GOOD:
+            assert served[scope]["last_error"] is None and gauges[scope] == 0, gauges
 
         # The source corrects its data: the kept period is rated, then the rest.
         load.write_file(usage)
@@ -245,6 +263,17 @@ def test_bad_quantities_never_reach_storage_and_the_period_is_kept(pg_url: str, 
     assert ps.stored_totals(pg_url) == ps.normalized(load.totals())
     for state in ps.states(pg_url, "file").values():
         assert state.last_error is None
+
+
+def scope_error_gauges(port: int) -> dict[str, float]:
+    """``cloudkitty_scope_consecutive_errors`` per scope, scraped from the
+    processor's exporter."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    pattern = re.compile(r'^cloudkitty_scope_consecutive_errors\{scope="([^"]+)"\} (\S+)$', re.M)
+    return {scope: float(value) for scope, value in pattern.findall(text)}
 
 
 def test_prometheus_nan_inf_and_negative_samples_are_rejected(work: Path):

@@ -33,11 +33,11 @@ def _conf(tmp_path, port):
     return make_conf(f"sqlite:///{tmp_path}/x.sqlite", orchestrator={"metrics_port": port})
 
 
-def _write(directory, kind, pid, metric, name, value, labels=()):
+def _write(directory, kind, pid, metric, name, value, labels=(), timestamp=0.0):
     values = tuple(v for _, v in labels)
     names = tuple(k for k, _ in labels)
     store = MmapedDict(os.path.join(directory, f"{kind}_{pid}.db"))
-    store.write_value(mmap_key(metric, name, names, values, "help"), value, 0.0)
+    store.write_value(mmap_key(metric, name, names, values, "help"), value, timestamp)
     store.close()
 
 
@@ -93,8 +93,12 @@ def test_serves_the_sum_of_the_workers_and_forgets_dead_gauges(tmp_path, no_env)
             value,
         )
     lag = ("cloudkitty_scope_rating_lag_seconds",) * 2
-    _write(directory, "gauge_livemax", os.getpid(), *lag, 60.0, (("scope", "alive"),))
-    _write(directory, "gauge_livemax", _dead_pid(), *lag, 7200.0, (("scope", "gone"),))
+    live = "gauge_livemostrecent"
+    _write(directory, live, os.getpid(), *lag, 60.0, (("scope", "alive"),), timestamp=200.0)
+    # Another live worker rated that scope earlier, when it lagged more: the
+    # most recent figure wins (a maximum would show the stale 3600).
+    _write(directory, live, os.getppid(), *lag, 3600.0, (("scope", "alive"),), timestamp=100.0)
+    _write(directory, live, _dead_pid(), *lag, 7200.0, (("scope", "gone"),), timestamp=300.0)
     assert metrics.start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
@@ -103,7 +107,7 @@ def test_serves_the_sum_of_the_workers_and_forgets_dead_gauges(tmp_path, no_env)
         assert "cloudkitty_periods_rated_total 7.0" in text
         assert 'cloudkitty_scope_rating_lag_seconds{scope="alive"} 60.0' in text
         assert 'scope="gone"' not in text
-        assert not os.path.exists(os.path.join(directory, f"gauge_livemax_{_dead_pid()}.db"))
+        assert not os.path.exists(os.path.join(directory, f"{live}_{_dead_pid()}.db"))
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
         assert error.value.code == 404

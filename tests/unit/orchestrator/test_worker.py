@@ -137,6 +137,12 @@ def test_second_sweep_rates_nothing_twice(env):
     assert len(after) == 15
 
 
+def _scope_errors(scope: str) -> float | None:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("cloudkitty_scope_consecutive_errors", {"scope": scope})
+
+
 def test_source_error_retries_with_backoff_and_records_the_error(env):
     w, deps, collector, now = env
     collector.fail_with = exceptions.SourceUnreachable("prometheus: unreachable", OSError("x"))
@@ -144,10 +150,13 @@ def test_source_error_retries_with_backoff_and_records_the_error(env):
     assert result.periods_rated == 0 and result.scopes_failed == 3
     state = deps.states.get_state(deps.scope_defaults.identity("p1"))
     assert state.last_error == "prometheus: unreachable (OSError)" and state.error_count == 1
+    # The processor's /metrics shows the scope in error too.
+    assert _scope_errors("p1") == 1
     collector.fail_with = None
     assert w.sweep().periods_rated == 0  # still backing off
     now["value"] += datetime.timedelta(minutes=2)
     assert w.sweep().periods_rated == 12  # nothing was skipped
+    assert _scope_errors("p1") == 0
     state = deps.states.get_state(deps.scope_defaults.identity("p1"))
     assert state.last_error is None and state.error_count == 0
 
