@@ -14,8 +14,10 @@ samples: nothing lost, nothing counted twice, nothing skipped.
 from __future__ import annotations
 
 import datetime
+import os
 import random
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -320,3 +322,42 @@ def test_database_server_restarted_repeatedly(private_pg: pg_service.PrivatePost
     setup.assert_same_as(url, reference)
     for state in ps.states(url, "file").values():
         assert state.last_error is None
+
+
+def test_sigterm_mid_catch_up_stops_promptly_and_leaves_whole_periods(pg_url: str, work: Path):
+    """SIGTERM to the master (what systemd or kolla sends) while the worker
+    catches up: the processor exits at once with status 0 and no traceback,
+    what it committed is whole (each rated scope-period holds exactly the
+    reference's points, each state matches its data), and a restart
+    finishes the job to the reference's totals."""
+    setup = Setup(work, "file", seed=5, periods=96)
+    source = {"collector_file": {"paths": str(setup.usage)}}
+    reference = setup.reference(source)
+    setup.prepare(pg_url)
+    config = setup.config("terminated", pg_url, source)
+    processor = ps.Processor(config, work / "processor.log")
+    try:
+        ps.wait_for(lambda: setup.progress(pg_url) > 0, "first periods", 30, [processor], 0.02)
+        time.sleep(0.05)
+        os.kill(processor.process.pid, signal.SIGTERM)  # the master only
+        began = time.monotonic()
+        status = processor.process.wait(15)
+        took = time.monotonic() - began
+    finally:
+        processor.kill()
+    assert status == 0 and took < 10, (status, took, processor.log()[-4000:])
+    assert "Traceback" not in processor.log(), processor.log()[-4000:]
+    stopped_at = setup.progress(pg_url)
+    assert 0 < stopped_at < setup.target
+    # Whole periods only: every stored scope-period equals the reference's,
+    # and each scope's state says exactly which periods it holds.
+    totals, _ = reference
+    stored = ps.stored_totals(pg_url)
+    assert all(stored[key] == totals[key] for key in stored)
+    for scope, state in ps.states(pg_url, "file").items():
+        held = {begin for (s, begin) in stored if s == scope}
+        expected = {begin for (s, begin) in totals if s == scope}
+        assert held == {b for b in expected if b <= state.last_processed_timestamp}, scope
+    with ps.running(config, work / "processor.log") as processor:
+        ps.wait_for(lambda: setup.done(pg_url), "catch-up after the restart", 60, [processor])
+    setup.assert_same_as(pg_url, reference)
