@@ -7,8 +7,9 @@ end two hours before the current hour); the store is the SQL storage on
 the local PostgreSQL, the scopes' states say the hour before the workload
 was rated, so the processor catches up exactly the workload.
 
-``--workers N`` (default 1) runs the real ``cloudkitty-processor`` (cotyledon
-master + N processing workers, ``[orchestrator] max_workers = N``) until
+``--workers N`` (default: the processor's own default, one per CPU) runs the
+real ``cloudkitty-processor`` (cotyledon master + N processing workers,
+``[orchestrator] max_workers = N``) until
 every scope has rated the last period; ``--workers 0`` runs one processing
 worker in this process instead (what to profile with py-spy).
 
@@ -327,8 +328,9 @@ def main() -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="processing workers of a real cloudkitty-processor; 0: one worker in this process",
+        default=os.cpu_count() or 1,
+        help="processing workers of a real cloudkitty-processor (default: one per CPU, "
+        "as [orchestrator] max_workers); 0: one worker in this process",
     )
     args = parser.parse_args()
     expected = args.scopes * len(METRICS) * args.resources * args.periods
