@@ -68,7 +68,13 @@ class SourceError(BackendError):
 
 
 class SourceUnreachable(SourceError):
-    """The source could not be reached (connection refused, DNS, timeout)."""
+    """The source could not be reached (connection refused, DNS, timeout,
+    or an HTTP status of ``UNAVAILABLE_STATUSES``)."""
+
+
+#: HTTP statuses of a source that is not there right now (starting, stopping,
+#: behind a proxy whose backend is away): an outage, not a bad answer.
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 
 
 class BadSourceAnswer(SourceError):

@@ -78,6 +78,9 @@ def call(what: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     except unreachable as exc:
         raise exceptions.SourceUnreachable(f"gnocchi {what}: {exc}", exc) from exc
     except (gexc.ClientException, kexc.ClientException, ValueError, KeyError) as exc:
+        status = getattr(exc, "code", None) or getattr(exc, "http_status", None)
+        if status in exceptions.UNAVAILABLE_STATUSES:
+            raise exceptions.SourceUnreachable(f"gnocchi {what}: {exc}", exc) from exc
         raise exceptions.BadSourceAnswer(f"gnocchi {what}: {exc}", exc) from exc
 
 

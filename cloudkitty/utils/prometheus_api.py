@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from cloudkitty.exceptions import BadSourceAnswer, SourceUnreachable
+from cloudkitty.exceptions import UNAVAILABLE_STATUSES, BadSourceAnswer, SourceUnreachable
 from cloudkitty.utils import tz
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
@@ -129,6 +129,12 @@ class PrometheusClient:
     @staticmethod
     def _decode(response: Any, where: str) -> Mapping[str, Any]:
         status_code = response.status_code
+        if status_code in UNAVAILABLE_STATUSES:
+            # A server starting, stopping or behind a proxy whose backend is
+            # away: an outage like a refused connection, not a bad answer
+            # (one kind of error for the whole outage, logged once).
+            snippet = " ".join((response.text or "").split())[:200]
+            raise SourceUnreachable(f"{where}: unavailable: HTTP {status_code} {snippet}".rstrip())
         try:
             # Numbers as Decimal: nothing on this path may turn into a float.
             body = json.loads(response.text, parse_float=decimal.Decimal)

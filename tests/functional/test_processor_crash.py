@@ -205,7 +205,10 @@ def test_prometheus_stopped_mid_run_skips_nothing(pg_url: str, work: Path):
         assert stopped_at < setup.target
         # Each scope logged the outage once, not once per retry.
         for scope in SCOPES:
-            assert processor.log().count(f"Scope {scope}, period ") == 1, scope
+            lines = [
+                line for line in processor.log().splitlines() if f"Scope {scope}, period " in line
+            ]
+            assert len(lines) == 1, lines
     setup.assert_same_as(pg_url, reference)
     for state in ps.states(pg_url, "prometheus").values():
         assert state.last_error is None  # cleared by the next success

@@ -252,6 +252,11 @@ def test_metric_not_found_means_no_data(error):
         (gexc.BadRequest(400, "Granularity '60.0' does not exist"), base.BadSourceAnswer),
         (gexc.NotFound(404, "Metrics with unknown aggregation"), base.BadSourceAnswer),
         (kexc.Unauthorized("bad password"), base.BadSourceAnswer),
+        (gexc.ClientException(500, "Internal Server Error"), base.BadSourceAnswer),
+        # Gnocchi restarting, or its proxy without a backend: an outage.
+        (gexc.ClientException(503, "Service Unavailable"), base.SourceUnreachable),
+        (kexc.http.BadGateway("proxy"), base.SourceUnreachable),
+        (kexc.http.GatewayTimeout("proxy"), base.SourceUnreachable),
     ],
 )
 def test_errors_become_collect_errors_with_their_cause(error, expected):

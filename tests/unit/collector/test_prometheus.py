@@ -258,10 +258,10 @@ def error_body(status, error_type, error):
     [
         (error_body(400, "bad_data", "parse error at char 3"), "HTTP 400, bad_data: parse error"),
         (error_body(200, "execution", "query timed out"), "execution: query timed out"),
-        (FakeResponse(503, "Service Unavailable"), "HTTP 503, answer is not JSON"),
+        (FakeResponse(500, "Internal Server Error"), "HTTP 500, answer is not JSON"),
         (FakeResponse(200, "{not json"), "not JSON"),
         (FakeResponse(200, "[1, 2]"), "not a JSON object"),
-        (FakeResponse(502, json.dumps({"status": "success", "data": {}})), "HTTP 502"),
+        (FakeResponse(400, json.dumps({"status": "success", "data": {}})), "HTTP 400"),
         (
             FakeResponse(200, json.dumps({"status": "success", "data": {"resultType": "matrix"}})),
             "expected a vector result, got 'matrix'",
@@ -312,6 +312,24 @@ def test_network_failures(exc, fragment):
     assert fragment in str(err.value)
     assert err.value.cause is exc
     assert isinstance(err.value, exceptions.BackendError)
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (FakeResponse(503, "Service Unavailable\n"), "unavailable: HTTP 503 Service Unavailable"),
+        (FakeResponse(502, "<html>Bad Gateway</html>"), "unavailable: HTTP 502 <html>Bad Gateway"),
+        (FakeResponse(504, ""), "unavailable: HTTP 504"),
+    ],
+)
+def test_unavailable_statuses_are_an_outage_not_a_bad_answer(response, message):
+    """A stopping Prometheus answers 503 before it refuses connections: one
+    outage, one kind of error (so it is logged once per scope)."""
+    collector = make_collector(FakeSession(response))
+    with pytest.raises(base.SourceUnreachable) as err:
+        collector.collect("m", START, END, ["p1"])
+    assert not isinstance(err.value, base.BadSourceAnswer)
+    assert str(err.value).startswith(f"Prometheus at {URL}: {message}")
 
 
 def test_refused_connection_names_the_reason_not_the_query():
