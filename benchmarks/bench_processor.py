@@ -22,16 +22,23 @@ for context the CPU of Prometheus and of the PostgreSQL backends.
 Run from the repository root: ``python benchmarks/bench_processor.py``
 (``--scopes``, ``--resources``, ``--periods`` scale the workload).
 
-Last measured (2 cores shared with other engineers' test runs, load
-average 1.1-1.7; two runs each; upstream CloudKitty 25.0: ~500 points/s
-and 2.3 ms of processor CPU per point):
+Last measured (2026-11-27, 2 cores, a machine ~1.7x slower per core than
+the earlier measurements: benchmarks/bench_hashmap.py gave 224,000 points/s
+there against 380,000; upstream CloudKitty 25.0: ~500 points/s and 2.3 ms
+of processor CPU per point). Paired runs, 2 workers (the default):
 
-    workers  points/s         processor CPU/point  wall         peak RSS
-    1        22,128 / 22,912  22.8 / 22.0 us       26.0 / 25.1 s  234 / 194 MB
-    2        31,876 / 34,941  24.3 / 23.7 us       18.1 / 16.5 s  140 / 160 MB
+    catch_up_points   points/s              processor CPU/point  peak RSS
+    0 (per period)    15,948 / 17,794       50.1 / 43.9 us       150 MB
+    30,000 (default)  23,660 / 24,086       35.6 / 32.8 us       193 MB
+                      21,988 / 18,307 (*)   37.6 / 45.2 us       208 / 193 MB
+    60,000            25,047                34.6 us              265 MB
+    100,000           22,299                38.2 us              346 MB
 
-(Prometheus ~4 s and PostgreSQL backends ~11-13 s of CPU per run. Under a
-load average of 3 from other work, 2 workers measured 19,600-27,000.)
+(*) not paired; load average 1.7-3.2 from the benchmark's own services.
+PostgreSQL backends used 23.6-26.2 s of CPU per run with one period per
+commit, 15.0-16.0 s with the default; Prometheus 7-9 s. On the earlier,
+faster machine, one period per commit: 2 workers 31,876 / 34,941 points/s
+at 23.7-24.3 us, 1 worker 22,128 / 22,912.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from cloudkitty.conf import orchestrator as service_conf
 from cloudkitty.db import migrate, tables
 from cloudkitty.db.engine import Database
 from cloudkitty.orchestrator import service, worker
@@ -332,6 +340,12 @@ def main() -> int:
         help="processing workers of a real cloudkitty-processor (default: one per CPU, "
         "as [orchestrator] max_workers); 0: one worker in this process",
     )
+    parser.add_argument(
+        "--catch-up-points",
+        type=int,
+        default=service_conf.CATCH_UP_POINTS,
+        help="[orchestrator] catch_up_points of the processor (0: one period per commit)",
+    )
     args = parser.parse_args()
     expected = args.scopes * len(METRICS) * args.resources * args.periods
     scopes = scope_ids(args.scopes)
@@ -378,7 +392,11 @@ def main() -> int:
                     collector_prometheus={"prometheus_url": server.api_url},
                     fetcher={"backend": "source"},
                     fetcher_source={"sources": scopes},
-                    orchestrator={"coordination_url": f"file://{work}/locks", "max_workers": 1},
+                    orchestrator={
+                        "coordination_url": f"file://{work}/locks",
+                        "max_workers": 1,
+                        "catch_up_points": args.catch_up_points,
+                    },
                 )
                 run, rated = run_in_process(conf, start, args.periods)
                 mode = "one processing worker in the benchmark process"
@@ -391,7 +409,10 @@ def main() -> int:
                     metrics_conf=Path(metrics_path),
                     groups={
                         "collector_prometheus": {"prometheus_url": server.api_url},
-                        "orchestrator": {"max_workers": args.workers},
+                        "orchestrator": {
+                            "max_workers": args.workers,
+                            "catch_up_points": args.catch_up_points,
+                        },
                     },
                 )
                 run, _processor = run_service(

@@ -7,6 +7,8 @@ from oslo_config import cfg
 GROUP = "orchestrator"
 
 _CPUS = os.cpu_count() or 1
+#: rated points a catching-up worker holds before it commits
+CATCH_UP_POINTS = 30_000
 
 opts = [
     cfg.StrOpt(
@@ -57,6 +59,16 @@ opts = [
         min=1,
         help="Scopes due for the same period that are collected with one query per "
         "metric (each still locked, rated and committed on its own).",
+    ),
+    cfg.IntOpt(
+        "catch_up_points",
+        default=CATCH_UP_POINTS,
+        min=0,
+        help="While a batch of scopes catches up on several due periods, they are "
+        "committed together, several periods per transaction, until about this many "
+        "rated points are held in memory: fewer commits and rollup updates (each "
+        "scope's rated data and state advance still commit together). 0 commits "
+        "every period on its own.",
     ),
     cfg.IntOpt(
         "retry_backoff_max",

@@ -63,6 +63,7 @@ def build_deps(conf: cfg.ConfigOpts, worker_id: int) -> worker.WorkerDeps:
         max_threads=conf.orchestrator.max_threads,
         collect_timeout=conf.orchestrator.collector_request_timeout,
         backoff_max=conf.orchestrator.retry_backoff_max,
+        catch_up_points=conf.orchestrator.catch_up_points,
     )
 
 

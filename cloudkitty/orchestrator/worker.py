@@ -68,6 +68,8 @@ class WorkerDeps:
     max_threads: int = 4
     collect_timeout: float = 300
     backoff_max: int = 3600
+    #: rated points a catch-up holds before committing (0: every period)
+    catch_up_points: int = 30_000
     clock: Callable[[], datetime.datetime] = tz.utcnow
 
 
@@ -100,6 +102,9 @@ class ProcessingWorker:
             if d.skip_datapoints_expression
         }
         self._logged_errors: dict[str, str] = {}
+        #: scope -> last period this sweep committed (later batches of the
+        #: sweep's plan that it already covered are skipped)
+        self._committed_through: dict[str, datetime.datetime] = {}
         #: scope-periods committed since start; survives a sweep that raises
         self.periods_rated = 0
 
@@ -167,14 +172,23 @@ class ProcessingWorker:
             if not due:
                 break
             progressed = False
+            self._committed_through.clear()
             for batch in self._batches(due, len(scope_ids)):
                 if self.stop.is_set():
                     break
+                # A catch-up chunk of an earlier batch rated these already.
+                batch = [item for item in batch if not self._covered(item)]
+                if not batch:
+                    continue
                 rated = self.process_batch(batch, pipeline, result)
                 progressed = progressed or rated > 0
             if not progressed:
                 break
         return result
+
+    def _covered(self, item: _Due) -> bool:
+        through = self._committed_through.get(item.identity.scope_id)
+        return through is not None and item.start <= through
 
     def _scan_order(self, scope_ids: Iterable[str]) -> list[str]:
         """The scopes without duplicates, in the order this worker tries them."""
@@ -257,65 +271,143 @@ class ProcessingWorker:
         return fresh
 
     def _rate_locked(self, held: list[_Due], pipeline: Pipeline, result: SweepResult) -> int:
-        start = held[0].start
-        end = start + datetime.timedelta(seconds=self.deps.period)
+        """Rate the held scopes from their common due period on, period
+        after period while due, and commit. Returns scope-periods rated.
+
+        Catching up, several periods go into one transaction (up to
+        ``catch_up_points`` rated points held): one series lookup, one COPY
+        and one rollup update per period group instead of per period, the
+        rollups' rows being the same day and month for consecutive periods.
+        Each scope's points and the advance of its state over those periods
+        still commit together (compare-and-set from the state it had). A
+        failure of one scope first commits what the chunk holds, then is
+        recorded on that scope; the others go on from there.
+        """
+        period = datetime.timedelta(seconds=self.deps.period)
+        now = self.deps.clock()
         pending = {item.identity.scope_id: item for item in held}
-        usage: dict[str, dict[str, list[DataPoint]]] = {}
+        chunk = _Chunk()
+        rated = 0
+        start = held[0].start
         while pending:
+            end = start + period
+            frames, failed = self._rate_period(pending, start, end, pipeline)
+            if self.stop.is_set():
+                return rated  # abandon cleanly: nothing of the chunk was written
+            if failed:
+                rated += self._flush(chunk, pending, result)
+                for item, error in failed:
+                    current = pending.pop(item.identity.scope_id, None)
+                    if current is not None:  # not dropped by the flush
+                        self._fail(dataclasses.replace(current, start=start), error, result)
+            chunk.add(start, end, [(sid, f) for sid, f in frames if sid in pending])
+            start = end
+            more = bool(pending) and self._is_due(start, now)
+            if not more or chunk.points >= self.deps.catch_up_points:
+                rated += self._flush(chunk, pending, result)
+            if not more:
+                break
+        return rated
+
+    def _rate_period(
+        self,
+        pending: Mapping[str, _Due],
+        start: datetime.datetime,
+        end: datetime.datetime,
+        pipeline: Pipeline,
+    ) -> tuple[list[tuple[str, DataFrame | None]], list[tuple[_Due, Exception]]]:
+        """Collect once for the pending scopes and rate each: the rated
+        frames (None: the scope used nothing) and the scopes that failed."""
+        scope_ids = list(pending)
+        failed: list[tuple[_Due, Exception]] = []
+        usage: dict[str, dict[str, list[DataPoint]]] = {}
+        while scope_ids:
             try:
-                usage = self._collect(start, end, list(pending))
+                usage = self._collect(start, end, scope_ids)
                 break
             except InvalidQuantity as error:
                 # Bad data of one scope must not hold back the others.
-                item = pending.pop(error.scope_id, None)
-                if item is None:
+                if error.scope_id not in scope_ids:
                     raise
-                self._fail(item, error, result)
+                scope_ids.remove(error.scope_id)
+                failed.append((pending[error.scope_id], error))
             except exceptions.SourceError as error:
-                for item in pending.values():
-                    self._fail(item, error, result)
-                return 0
-        began = time.monotonic()
-        frames: list[tuple[_Due, DataFrame | None]] = []
-        for scope_id, item in pending.items():
+                failed.extend((pending[scope_id], error) for scope_id in scope_ids)
+                return [], failed
+        frames: list[tuple[str, DataFrame | None]] = []
+        for scope_id in scope_ids:
             try:
-                frames.append((item, self._rate(item, start, end, usage[scope_id], pipeline)))
+                frames.append(
+                    (scope_id, self._rate(start, end, usage[scope_id], pipeline, scope_id))
+                )
             except exceptions.CloudkittyError as error:
-                self._fail(item, error, result)
-        if self.stop.is_set() or not frames:
-            return 0  # abandon cleanly: nothing of this period was written
-        if len(frames) > 1:
+                failed.append((pending[scope_id], error))
+        return frames, failed
+
+    def _flush(self, chunk: _Chunk, pending: dict[str, _Due], result: SweepResult) -> int:
+        """Commit what ``chunk`` holds; update ``pending`` (the committed
+        scopes' new CAS state, the others dropped); empty the chunk."""
+        if not chunk.periods:
+            return 0
+        last = chunk.periods[-1][0]
+        scope_ids = [sid for sid in chunk.scope_ids if sid in pending]
+        items = [pending[sid] for sid in scope_ids]
+        began = chunk.began
+        committed: list[_Due] = []
+        if len(items) > 1:
             try:
-                committed = self._commit_together(frames, start)
+                committed = self._commit_together(items, chunk, last)
             except sa_exc.DBAPIError as error:
                 # A dropped connection, or none to be had (no statement ran).
                 if error.connection_invalidated or error.statement is None:
                     # The database went away (restart, failover, network):
                     # scope by scope would fail the same way. Nothing was
                     # written; the sweep's handler logs it in one line and
-                    # retries the period with backoff.
+                    # retries the periods with backoff.
                     raise
-                self._warn_commit_together(len(frames), start)
-            except Exception:  # retried scope by scope below
-                self._warn_commit_together(len(frames), start)
+                self._warn_commit_together(len(items), last)
+                committed = self._commit_each(items, chunk, last, pending, result)
+            except Exception:  # retried scope by scope
+                self._warn_commit_together(len(items), last)
+                committed = self._commit_each(items, chunk, last, pending, result)
             else:
-                self._moved(len(frames) - len(committed), result)
-                for item, count in committed:
-                    self._rated(item, start, end, count, began, result)
-                return len(committed)
-        rated = 0
-        for item, frame in frames:
+                self._moved(len(items) - len(committed), result)
+        else:
+            committed = self._commit_each(items, chunk, last, pending, result)
+        done = {item.identity.scope_id for item in committed}
+        for item in items:
+            scope_id = item.identity.scope_id
+            if scope_id not in done:
+                pending.pop(scope_id, None)
+                continue
+            for start, end in chunk.periods:
+                self._rated(item, start, end, chunk.count(scope_id, start), began, result)
+            pending[scope_id] = dataclasses.replace(item, start=chunk.next_start, previous=last)
+            self._committed_through[scope_id] = last
+        periods = len(chunk.periods)
+        chunk.clear()
+        return len(committed) * periods
+
+    def _commit_each(
+        self,
+        items: list[_Due],
+        chunk: _Chunk,
+        last: datetime.datetime,
+        pending: dict[str, _Due],
+        result: SweepResult,
+    ) -> list[_Due]:
+        committed = []
+        for item in items:
             try:
-                count = self._commit_one(item, frame, start)
+                self._commit_one(item, chunk.frames_of(item.identity.scope_id), last)
             except exceptions.CloudkittyError as error:
-                self._fail(item, error, result)
+                self._fail(dataclasses.replace(item, start=chunk.periods[0][0]), error, result)
                 continue
             except _StateMoved:
                 self._moved(1, result)
                 continue
-            self._rated(item, start, end, count, began, result)
-            rated += 1
-        return rated
+            committed.append(item)
+        return committed
 
     def _collect(
         self, start: datetime.datetime, end: datetime.datetime, scope_ids: list[str]
@@ -360,24 +452,24 @@ class ProcessingWorker:
             if not evaluate({"datapoint": p.to_dict(), "usage_data_metric_name": name})
         ]
 
+    @staticmethod
     def _rate(
-        self,
-        item: _Due,
         start: datetime.datetime,
         end: datetime.datetime,
         usage: Mapping[str, list[DataPoint]],
         pipeline: Pipeline,
+        scope_id: str,
     ) -> DataFrame | None:
         """The scope's rated frame; None when it used nothing."""
         if not usage:
             return None
-        return pipeline.rate(DataFrame(start, end, usage), item.identity.scope_id)
+        return pipeline.rate(DataFrame(start, end, usage), scope_id)
 
     def _commit_together(
-        self, frames: list[tuple[_Due, DataFrame | None]], start: datetime.datetime
-    ) -> list[tuple[_Due, int]]:
-        """Advance every scope's state and write the data of those advanced,
-        in ONE transaction; returns the committed scopes and their points.
+        self, items: list[_Due], chunk: _Chunk, last: datetime.datetime
+    ) -> list[_Due]:
+        """Advance every scope's state to ``last`` and write the chunk's
+        data of those advanced, in ONE transaction; returns the committed.
 
         Exactly-once holds per scope as in ``_commit_one``: each advance is
         the compare-and-set, and the advances run FIRST, so a scope whose
@@ -393,42 +485,43 @@ class ProcessingWorker:
         share (the per-type rollups) are written after every advance, in
         key order.
         """
-        committed: list[tuple[_Due, int]] = []
+        committed: list[_Due] = []
         pushes = []
-        ordered = sorted(frames, key=lambda pair: pair[0].identity.scope_id)
-        moves = [(item.identity, item.previous) for item, _ in ordered]
+        ordered = sorted(items, key=lambda item: item.identity.scope_id)
+        moves = [(item.identity, item.previous) for item in ordered]
         with self.deps.states.db.begin() as conn:
-            advanced = self.deps.states.advance_many(moves, start, conn=conn)
-            for (item, frame), moved_on in zip(ordered, advanced, strict=True):
+            advanced = self.deps.states.advance_many(moves, last, conn=conn)
+            for item, moved_on in zip(ordered, advanced, strict=True):
                 if not moved_on:
                     continue
-                committed.append((item, 0 if frame is None else len(frame)))
-                if frame is not None:
-                    pushes.append((item.identity.scope_id, [frame]))
+                committed.append(item)
+                frames = chunk.frames_of(item.identity.scope_id)
+                if frames:
+                    pushes.append((item.identity.scope_id, frames))
             if pushes:
                 self.deps.storage.push_scopes(pushes, conn=conn)
         return committed
 
     @staticmethod
-    def _warn_commit_together(count: int, start: datetime.datetime) -> None:
+    def _warn_commit_together(count: int, last: datetime.datetime) -> None:
         # Nothing was written. Scope by scope, one bad scope's data (or a
         # lost state) fails alone and errors keep their path.
         LOG.warning(
-            "Committing %d scopes for %s together failed; committing them one by one",
+            "Committing %d scopes through %s together failed; committing them one by one",
             count,
-            start.isoformat(),
+            last.isoformat(),
             exc_info=True,
         )
 
-    def _commit_one(self, item: _Due, frame: DataFrame | None, start: datetime.datetime) -> int:
+    def _commit_one(self, item: _Due, frames: list[DataFrame], last: datetime.datetime) -> int:
         """Write one scope's data and advance its state in one transaction
         (compare-and-set: _StateMoved rolls both back). Returns points."""
         with self.deps.states.db.begin() as conn:
-            if frame is not None:
-                self.deps.storage.push([frame], item.identity.scope_id, conn=conn)
-            if not self.deps.states.advance(item.identity, item.previous, start, conn=conn):
+            if frames:
+                self.deps.storage.push(frames, item.identity.scope_id, conn=conn)
+            if not self.deps.states.advance(item.identity, item.previous, last, conn=conn):
                 raise _StateMoved()
-        return 0 if frame is None else len(frame)
+        return sum(len(frame) for frame in frames)
 
     def _moved(self, count: int, result: SweepResult) -> None:
         """``count`` scopes were moved on by someone else: look again soon."""
@@ -495,6 +588,46 @@ class ProcessingWorker:
             delay = min(FIRST_BACKOFF, self.deps.backoff_max)
             retry_at = self.deps.clock() + datetime.timedelta(seconds=delay)
         _note_next(result, retry_at)
+
+
+class _Chunk:
+    """Rated frames of consecutive periods of a batch, not committed yet."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.periods: list[tuple[datetime.datetime, datetime.datetime]] = []
+        self.scope_ids: list[str] = []
+        self._frames: dict[str, list[DataFrame]] = {}
+        self.points = 0
+        self.began = 0.0
+
+    def add(
+        self,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        frames: Sequence[tuple[str, DataFrame | None]],
+    ) -> None:
+        if not self.periods:
+            self.began = time.monotonic()
+            self.scope_ids = [scope_id for scope_id, _ in frames]
+        self.periods.append((start, end))
+        for scope_id, frame in frames:
+            held = self._frames.setdefault(scope_id, [])
+            if frame is not None:
+                held.append(frame)
+                self.points += len(frame)
+
+    @property
+    def next_start(self) -> datetime.datetime:
+        return self.periods[-1][1]
+
+    def frames_of(self, scope_id: str) -> list[DataFrame]:
+        return self._frames.get(scope_id, [])
+
+    def count(self, scope_id: str, start: datetime.datetime) -> int:
+        return sum(len(f) for f in self.frames_of(scope_id) if f.start == start)
 
 
 class _StateMoved(Exception):

@@ -52,6 +52,7 @@ class FakeCollector:
         self.queries = 0
         self.fail_with: Exception | None = None
         self.bad_scope: str | None = None
+        self.bad_from_hour = 0
         self.lock = threading.Lock()
 
     def collect(self, definition, start, end, scope_ids):
@@ -59,9 +60,9 @@ class FakeCollector:
             self.queries += 1
         if self.fail_with is not None:
             raise self.fail_with
-        if self.bad_scope in scope_ids:
-            raise InvalidQuantity(definition.name, self.bad_scope, "NaN", "not a finite number")
         hour = int((start - T0).total_seconds() // 3600)
+        if self.bad_scope in scope_ids and hour >= self.bad_from_hour:
+            raise InvalidQuantity(definition.name, self.bad_scope, "NaN", "not a finite number")
         return {
             s: [DataPoint.create("instance", hour + 1, groupby={"project_id": s})]
             for s in scope_ids
@@ -172,6 +173,34 @@ def test_bad_value_of_one_scope_does_not_hold_back_the_others(env):
     assert not any(k[0] == "p2" for k in _totals(deps))
 
 
+def test_a_scope_failing_mid_catch_up_keeps_what_it_rated_before(env, monkeypatch):
+    """Catching up on 4 periods in one chunk, p2 has bad data from the third
+    on: its first two periods are committed (with the others'), its state
+    stops there and shows the error; p1 and p3 rate all four."""
+    w, deps, collector, now = env
+    collector.bad_scope, collector.bad_from_hour = "p2", 2
+    commits = []
+    real_push_scopes = deps.storage.push_scopes
+
+    def recording_push_scopes(pushes, *, conn=None):
+        pushes = list(pushes)
+        commits.append({scope: len(frames) for scope, frames in pushes})
+        return real_push_scopes(pushes, conn=conn)
+
+    monkeypatch.setattr(deps.storage, "push_scopes", recording_push_scopes)
+    result = w.sweep()
+    assert (result.periods_rated, result.scopes_failed) == (10, 1)
+    # Periods 0-1 of the three scopes, then periods 2-3 of p1 and p3.
+    assert commits == [{"p1": 2, "p2": 2, "p3": 2}, {"p1": 2, "p3": 2}]
+    p2 = deps.states.get_state(deps.scope_defaults.identity("p2"))
+    assert p2.last_processed_timestamp == T0 + HOUR and "NaN" in p2.last_error
+    assert sorted(k for k in _totals(deps) if k[0] == "p2") == [("p2", T0), ("p2", T0 + HOUR)]
+    collector.bad_scope = None
+    now["value"] += datetime.timedelta(minutes=2)
+    w.sweep()
+    assert len(_totals(deps)) == 12
+
+
 def test_a_failing_push_leaves_neither_data_nor_state(env, monkeypatch):
     w, deps, collector, now = env
     real_push_scopes, real_advance = deps.storage.push_scopes, deps.states.advance
@@ -179,7 +208,7 @@ def test_a_failing_push_leaves_neither_data_nor_state(env, monkeypatch):
 
     def flaky_push_scopes(*args, **kwargs):
         calls["batch"] += 1
-        if calls["batch"] == 2:  # the batch's own transaction fails...
+        if calls["batch"] == 1:  # the batch's own transaction fails...
             raise exceptions.BackendError("database went away")
         return real_push_scopes(*args, **kwargs)
 
@@ -192,9 +221,10 @@ def test_a_failing_push_leaves_neither_data_nor_state(env, monkeypatch):
     monkeypatch.setattr(deps.storage, "push_scopes", flaky_push_scopes)
     monkeypatch.setattr(deps.states, "advance", flaky_advance)
     result = w.sweep()
-    # The first period: the batch failed, then p1 was committed alone and
-    # p2 failed alone (its next periods wait for the backoff).
+    # The catch-up chunk (4 periods): the batch failed, then the scopes were
+    # committed alone, and the second failed alone (it waits for the backoff).
     assert result.scopes_failed == 1 and calls["one"] >= 2
+    assert result.periods_rated == 8  # the two other scopes, 4 periods each
     monkeypatch.setattr(deps.storage, "push_scopes", real_push_scopes)
     monkeypatch.setattr(deps.states, "advance", real_advance)
     now["value"] += datetime.timedelta(hours=2)
@@ -237,19 +267,26 @@ def test_a_lost_database_connection_ends_the_sweep_without_scope_by_scope(env, m
     assert w.sweep().periods_rated == 12  # the same periods, rated once
 
 
-def test_one_push_commits_the_whole_batch(env, monkeypatch):
+@pytest.mark.parametrize(("catch_up_points", "pushes"), [(100_000, 1), (1, 4), (0, 4)])
+def test_one_push_commits_the_whole_batch(env, monkeypatch, catch_up_points, pushes):
+    """The scopes of a batch commit together; catching up on 4 periods,
+    they commit in one transaction, or one per period once a period's
+    points reach ``catch_up_points`` (0: every period on its own)."""
     w, deps, collector, now = env
+    deps.catch_up_points = catch_up_points
     pushed = []
     real_push_scopes = deps.storage.push_scopes
 
     def recording_push_scopes(pushes, *, conn=None):
         pushes = list(pushes)
-        pushed.append(sorted(scope for scope, _ in pushes))
+        pushed.append({scope: len(list(frames)) for scope, frames in pushes})
         return real_push_scopes(pushes, conn=conn)
 
     monkeypatch.setattr(deps.storage, "push_scopes", recording_push_scopes)
     assert w.sweep().periods_rated == 12
-    assert pushed == [["p1", "p2", "p3"]] * 4  # one per period, the scopes together
+    periods = 4 // pushes
+    assert pushed == [{"p1": periods, "p2": periods, "p3": periods}] * pushes
+    assert len(_totals(deps)) == 12
 
 
 def test_a_scope_whose_state_moved_drops_out_of_its_batch(env, monkeypatch):
