@@ -300,7 +300,8 @@ class ProcessingWorker:
                     current = pending.pop(item.identity.scope_id, None)
                     if current is not None:  # not dropped by the flush
                         self._fail(dataclasses.replace(current, start=start), error, result)
-            chunk.add(start, end, [(sid, f) for sid, f in frames if sid in pending])
+            if pending:
+                chunk.add(start, end, [(sid, f) for sid, f in frames if sid in pending])
             start = end
             more = bool(pending) and self._is_due(start, now)
             if not more or chunk.points >= self.deps.catch_up_points:
@@ -357,23 +358,18 @@ class ProcessingWorker:
         if len(items) > 1:
             try:
                 committed = self._commit_together(items, chunk, last)
-            except sa_exc.DBAPIError as error:
-                # A dropped connection, or none to be had (no statement ran).
-                if error.connection_invalidated or error.statement is None:
-                    # The database went away (restart, failover, network):
-                    # scope by scope would fail the same way. Nothing was
+            except Exception as error:
+                if _database_lost(error):
+                    # Scope by scope would fail the same way. Nothing was
                     # written; the sweep's handler logs it in one line and
                     # retries the periods with backoff.
                     raise
                 self._warn_commit_together(len(items), last)
-                committed = self._commit_each(items, chunk, last, pending, result)
-            except Exception:  # retried scope by scope
-                self._warn_commit_together(len(items), last)
-                committed = self._commit_each(items, chunk, last, pending, result)
+                committed = self._commit_each(items, chunk, last, result)
             else:
                 self._moved(len(items) - len(committed), result)
         else:
-            committed = self._commit_each(items, chunk, last, pending, result)
+            committed = self._commit_each(items, chunk, last, result)
         done = {item.identity.scope_id for item in committed}
         for item in items:
             scope_id = item.identity.scope_id
@@ -393,9 +389,10 @@ class ProcessingWorker:
         items: list[_Due],
         chunk: _Chunk,
         last: datetime.datetime,
-        pending: dict[str, _Due],
         result: SweepResult,
     ) -> list[_Due]:
+        """Commit each scope alone: one bad scope's data (or a lost state)
+        fails alone and its error keeps its path."""
         committed = []
         for item in items:
             try:
@@ -513,15 +510,14 @@ class ProcessingWorker:
             exc_info=True,
         )
 
-    def _commit_one(self, item: _Due, frames: list[DataFrame], last: datetime.datetime) -> int:
+    def _commit_one(self, item: _Due, frames: list[DataFrame], last: datetime.datetime) -> None:
         """Write one scope's data and advance its state in one transaction
-        (compare-and-set: _StateMoved rolls both back). Returns points."""
+        (compare-and-set: _StateMoved rolls both back)."""
         with self.deps.states.db.begin() as conn:
             if frames:
                 self.deps.storage.push(frames, item.identity.scope_id, conn=conn)
             if not self.deps.states.advance(item.identity, item.previous, last, conn=conn):
                 raise _StateMoved()
-        return sum(len(frame) for frame in frames)
 
     def _moved(self, count: int, result: SweepResult) -> None:
         """``count`` scopes were moved on by someone else: look again soon."""
@@ -590,6 +586,14 @@ class ProcessingWorker:
         _note_next(result, retry_at)
 
 
+def _database_lost(error: Exception) -> bool:
+    """A dropped connection, or none to be had (no statement ran): the
+    database went away (restart, failover, network)."""
+    return isinstance(error, sa_exc.DBAPIError) and (
+        error.connection_invalidated or error.statement is None
+    )
+
+
 class _Chunk:
     """Rated frames of consecutive periods of a batch, not committed yet."""
 
@@ -600,6 +604,7 @@ class _Chunk:
         self.periods: list[tuple[datetime.datetime, datetime.datetime]] = []
         self.scope_ids: list[str] = []
         self._frames: dict[str, list[DataFrame]] = {}
+        self._counts: dict[tuple[str, datetime.datetime], int] = {}
         self.points = 0
         self.began = 0.0
 
@@ -617,6 +622,7 @@ class _Chunk:
             held = self._frames.setdefault(scope_id, [])
             if frame is not None:
                 held.append(frame)
+                self._counts[scope_id, start] = len(frame)
                 self.points += len(frame)
 
     @property
@@ -627,7 +633,8 @@ class _Chunk:
         return self._frames.get(scope_id, [])
 
     def count(self, scope_id: str, start: datetime.datetime) -> int:
-        return sum(len(f) for f in self.frames_of(scope_id) if f.start == start)
+        """Points of the scope in the period starting at ``start``."""
+        return self._counts.get((scope_id, start), 0)
 
 
 class _StateMoved(Exception):
